@@ -1,0 +1,195 @@
+"""Appending to and verifying the hash-chained audit trail."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.core import clock
+from apps.core.middleware import client_ip, current_request
+
+from .models import AuditCheckpoint, AuditEvent, ChainHead
+
+GENESIS = "0" * 64
+
+
+def _jsonable(value):
+    """Round-trip through JSON so what is hashed is exactly what the database gives back."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, default=str, sort_keys=True))
+
+
+def canonical(
+    *, seq, created_at, actor_id, actor_username, action, object_type, object_id, object_repr, ip, before, after, data
+) -> str:
+    body = {
+        "seq": seq,
+        "created_at": created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "actor_id": actor_id,
+        "actor_username": actor_username,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "object_repr": object_repr,
+        "ip": ip,
+        "before": before,
+        "after": after,
+        "data": data,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def link_hash(prev_hash: str, canonical_text: str) -> str:
+    return hashlib.sha256((prev_hash + canonical_text).encode("utf-8")).hexdigest()
+
+
+def _object_identity(obj) -> tuple[str, str, str]:
+    if obj is None:
+        return "", "", ""
+    meta = obj._meta
+    return f"{meta.app_label}.{meta.model_name}", str(obj.pk), str(obj)[:300]
+
+
+def audit_append(
+    *,
+    action: str,
+    actor=None,
+    obj=None,
+    before: dict | None = None,
+    after: dict | None = None,
+    data: dict | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    ip: str | None = None,
+) -> AuditEvent:
+    """Append one event; locks the chain head so concurrent appends form one chain."""
+    if obj is not None:
+        object_type, object_id, object_repr = _object_identity(obj)
+    request = current_request()
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        if request.user.is_authenticated:
+            actor = request.user
+    if ip is None:
+        ip = client_ip(request) or ""
+    actor_id = actor.pk if actor is not None else None
+    actor_username = actor.get_username() if actor is not None else ""
+    before, after, data = _jsonable(before), _jsonable(after), _jsonable(data or {})
+    with transaction.atomic():
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        seq = head.seq + 1
+        created_at = clock.now().astimezone(dt.UTC)
+        text = canonical(
+            seq=seq,
+            created_at=created_at,
+            actor_id=actor_id,
+            actor_username=actor_username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            object_repr=object_repr[:300],
+            ip=ip,
+            before=before,
+            after=after,
+            data=data,
+        )
+        digest = link_hash(head.hash, text)
+        event = AuditEvent.objects.create(
+            seq=seq,
+            created_at=created_at,
+            actor_id=actor_id,
+            actor_username=actor_username,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            object_repr=object_repr[:300],
+            ip=ip,
+            before=before,
+            after=after,
+            data=data,
+            prev_hash=head.hash,
+            hash=digest,
+        )
+        ChainHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+    return event
+
+
+def field_diff(before: dict, after: dict) -> tuple[dict, dict]:
+    """Only the fields that changed, as (before, after)."""
+    keys = sorted(set(before) | set(after))
+    changed = [k for k in keys if _jsonable(before.get(k)) != _jsonable(after.get(k))]
+    return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    head_seq: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: {self.checked} events verified, chain head #{self.head_seq}"
+        return f"BROKEN at event #{self.broken_seq}: {self.reason}"
+
+
+def audit_verify() -> VerifyResult:
+    """Recompute every link from the latest retention checkpoint (or genesis) onwards."""
+    checkpoints = {c.seq: c.hash for c in AuditCheckpoint.objects.all()}
+    first = AuditEvent.objects.order_by("seq").values_list("seq", "prev_hash").first()
+    if first is None:
+        return VerifyResult(ok=True, checked=0, head_seq=0)
+    start_seq, start_prev = first
+    # Events before the first present one were archived by retention; the checkpoint
+    # at (start_seq - 1) must carry the hash the first event continues from.
+    if start_seq != 1 and checkpoints.get(start_seq - 1) != start_prev:
+        return VerifyResult(False, 0, 0, start_seq, "no checkpoint matches the start of the chain")
+    prev_hash = GENESIS if start_seq == 1 else start_prev
+    expected_seq = start_seq
+    checked = 0
+    fields = (
+        "seq created_at actor_id actor_username action object_type object_id object_repr ip before after data "
+        "prev_hash hash"
+    ).split()
+    for row in AuditEvent.objects.order_by("seq").values_list(*fields).iterator(chunk_size=2000):
+        record = dict(zip(fields, row, strict=True))
+        seq = record["seq"]
+        if seq != expected_seq:
+            return VerifyResult(False, checked, seq, expected_seq, f"event #{expected_seq} is missing")
+        if record["prev_hash"] != prev_hash:
+            return VerifyResult(False, checked, seq, seq, "its previous hash does not match the event before it")
+        text = canonical(**{k: record[k] for k in fields if k not in ("prev_hash", "hash")})
+        if link_hash(prev_hash, text) != record["hash"]:
+            return VerifyResult(False, checked, seq, seq, "its content does not match its hash (altered)")
+        if seq in checkpoints and checkpoints[seq] != record["hash"]:
+            return VerifyResult(False, checked, seq, seq, "it does not match the exported checkpoint")
+        prev_hash = record["hash"]
+        expected_seq += 1
+        checked += 1
+    head = ChainHead.objects.get(pk=1)
+    if head.seq != expected_seq - 1 or head.hash != prev_hash:
+        return VerifyResult(False, checked, head.seq, expected_seq, "the chain head does not match the last event")
+    return VerifyResult(True, checked, head.seq)
+
+
+def checkpoint_signature(seq: int, digest: str, created_at: dt.datetime) -> str:
+    message = f"{seq}:{digest}:{created_at.isoformat()}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def audit_checkpoint_export(*, actor=None) -> dict:
+    """Record and return the current chain head, signed, for an auditor to keep elsewhere."""
+    with transaction.atomic():
+        head = ChainHead.objects.select_for_update().get(pk=1)
+        created_at = clock.now().astimezone(dt.UTC)
+        signature = checkpoint_signature(head.seq, head.hash, created_at)
+        AuditCheckpoint.objects.create(seq=head.seq, hash=head.hash, created_at=created_at, signature=signature)
+    audit_append(action="audit.checkpoint", actor=actor, data={"seq": head.seq, "hash": head.hash})
+    return {"seq": head.seq, "hash": head.hash, "created_at": created_at.isoformat(), "signature": signature}

@@ -1,0 +1,22 @@
+from django.urls import reverse
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    from apps.core import inbox
+
+    roles = user.role_names
+    nav = [
+        ("My work", reverse("core:my-work")),
+        ("Upgrade requests", reverse("upgrades:list")),
+        ("Inventory", reverse("inventory:systems")),
+    ]
+    if "auditor" in roles or "admin" in roles:
+        nav.append(("Audit trail", reverse("audit:list")))
+    if "admin" in roles:
+        nav.append(("Users", reverse("accounts:user-list")))
+        nav.append(("Import", reverse("inventory:import")))
+    nav.append(("API", reverse("api-docs")))
+    return {"nav": nav, "inbox_count": len(inbox.items_for(user)), "user_roles": roles}

@@ -1,0 +1,58 @@
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import inbox
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("core:my-work")
+    return redirect("login")
+
+
+@login_required
+def my_work(request):
+    items = inbox.items_for(request.user)
+    groups: dict[str, list] = {}
+    for item in items:
+        groups.setdefault(item.kind, []).append(item)
+    return render(request, "core/my_work.html", {"groups": groups, "total": len(items)})
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness: the process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+def _broker_ok() -> tuple[bool, str]:
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return True, "ok"
+    except Exception as exc:  # any failure means not ready
+        return False, f"{type(exc).__name__}: {exc}"[:200]
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: the database and the broker answer."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"{type(exc).__name__}: {exc}"[:200]
+    ok, detail = _broker_ok()
+    checks["broker"] = detail
+    ready = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -1,0 +1,113 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from .choices import RiskClass, State
+
+
+class ReferenceCounter(models.Model):
+    """Per-year counter behind UPG-YYYY-NNNN, locked while a number is taken."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+class UpgradeRequest(models.Model):
+    reference = models.CharField(max_length=20, unique=True)
+    title = models.CharField(max_length=200)
+    justification = models.TextField(blank=True)
+    risk_class = models.CharField(max_length=20, choices=RiskClass.choices, default=RiskClass.NORMAL)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT, db_index=True)
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requests_raised")
+    window_start = models.DateTimeField(null=True, blank=True, help_text="Requested window start (UTC).")
+    window_end = models.DateTimeField(null=True, blank=True, help_text="Requested window end (UTC).")
+    external_ref = models.CharField(max_length=80, blank=True)
+    external_url = models.URLField(max_length=500, blank=True)
+    revised_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revisions"
+    )
+    state_reason = models.TextField(blank=True, help_text="Why the last transition was taken, where it needs one.")
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+    state_changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("duty_requester", "Requester of the request"),
+            ("duty_assessor", "Assessor of the request"),
+            ("duty_approver", "Approver of the request"),
+            ("duty_implementer", "Implementer of the request"),
+            ("duty_validator", "Validator of the request"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_start__isnull=True)
+                | models.Q(window_end__isnull=True)
+                | models.Q(window_end__gt=models.F("window_start")),
+                name="upgrade_window_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("upgrades:detail", args=[self.reference])
+
+
+class UpgradeItem(models.Model):
+    """One thing that changes: a component of a system, from a version to another."""
+
+    request = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE, related_name="items")
+    system = models.ForeignKey("inventory.System", on_delete=models.PROTECT, related_name="upgrade_items")
+    component = models.ForeignKey(
+        "inventory.Component", null=True, blank=True, on_delete=models.PROTECT, related_name="upgrade_items"
+    )
+    product = models.CharField(max_length=80)
+    current_version = models.CharField(max_length=40)
+    target_version = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.system.name}: {self.product} {self.current_version} → {self.target_version}"
+
+
+class Comment(models.Model):
+    request = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at"]
+
+
+def attachment_path(instance, filename):
+    return f"attachments/{instance.request.reference}/{instance.sha256[:12]}-{filename}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at"]
+
+
+class UpgradeRequestUserObjectPermission(UserObjectPermissionBase):
+    """Direct foreign-key table for duties (no generic-relation scans)."""
+
+    content_object = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE)
+
+
+class UpgradeRequestGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE)

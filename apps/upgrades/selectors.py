@@ -1,0 +1,168 @@
+"""Reads of upgrade requests shared by pages, API, exports and reports — all scoped by visibility."""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.urls import reverse
+
+from apps.accounts.choices import Duty, Role
+from apps.core.inbox import InboxItem
+
+from .choices import CAB_VISIBLE_STATES, State
+from .models import UpgradeItem, UpgradeRequest, UpgradeRequestUserObjectPermission
+
+SORTS = {
+    "reference": "reference",
+    "title": "title",
+    "state": "state",
+    "risk": "risk_class",
+    "created": "created_at",
+    "window": "window_start",
+    "requester": "requester__username",
+}
+SEES_EVERYTHING = (Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN)
+
+
+def upgrade_visible(user) -> QuerySet:
+    """The one rule of who sees which request (DESIGN.md, "Who sees what")."""
+    qs = UpgradeRequest.objects.all()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.has_role(*SEES_EVERYTHING):
+        return qs
+    rule = Exists(UpgradeRequestUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user))
+    rule |= Exists(UpgradeItem.objects.filter(request=OuterRef("pk"), system__owner_team__members=user))
+    if user.has_role(Role.CAB_MEMBER):
+        rule |= Q(state__in=CAB_VISIBLE_STATES)
+    return qs.filter(rule)
+
+
+def can_contribute(user, request: UpgradeRequest) -> bool:
+    """Who may comment and attach: people with a duty, the owner teams, the CAB once it reviews, admins."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.has_role(Role.ADMIN):
+        return True
+    if user.has_role(Role.CAB_MEMBER) and request.state in CAB_VISIBLE_STATES:
+        return True
+    if UpgradeRequestUserObjectPermission.objects.filter(content_object=request, user=user).exists():
+        return True
+    return request.items.filter(system__owner_team__members=user).exists()
+
+
+def _search(qs: QuerySet, text: str) -> QuerySet:
+    from django.db import connection
+
+    text = text.strip()[:200]
+    if not text:
+        return qs
+    if connection.vendor == "postgresql":
+        from django.contrib.postgres.search import SearchQuery, SearchVector
+
+        vector = SearchVector("reference", "title", "justification", "external_ref", config="simple")
+        query = SearchQuery(text, search_type="websearch", config="simple")
+        return qs.annotate(_search=vector).filter(
+            Q(_search=query) | Q(reference__icontains=text) | Q(title__icontains=text)
+        )
+    for term in text.split():
+        qs = qs.filter(
+            Q(reference__icontains=term) | Q(title__icontains=term) | Q(justification__icontains=term)
+            | Q(external_ref__icontains=term)
+        )
+    return qs
+
+
+def upgrade_list(*, user, filters: dict | None = None) -> QuerySet:
+    filters = filters or {}
+    qs = upgrade_visible(user)
+    if filters.get("q"):
+        qs = _search(qs, filters["q"])
+    if filters.get("state"):
+        qs = qs.filter(state__in=filters["state"] if isinstance(filters["state"], list) else [filters["state"]])
+    if filters.get("risk_class"):
+        qs = qs.filter(risk_class=filters["risk_class"])
+    if filters.get("requester"):
+        qs = qs.filter(requester__username=filters["requester"])
+    if filters.get("system"):
+        qs = qs.filter(Exists(UpgradeItem.objects.filter(request=OuterRef("pk"), system__slug=filters["system"])))
+    if filters.get("environment"):
+        qs = qs.filter(Exists(UpgradeItem.objects.filter(
+            request=OuterRef("pk"), component__environment__slug=filters["environment"])))
+    if filters.get("created_from"):
+        qs = qs.filter(created_at__date__gte=filters["created_from"])
+    if filters.get("created_to"):
+        qs = qs.filter(created_at__date__lte=filters["created_to"])
+    sort = filters.get("sort") or "-created"
+    field = SORTS.get(sort.lstrip("-"), "created_at")
+    order = f"-{field}" if sort.startswith("-") else field
+    return (
+        qs.select_related("requester")
+        .prefetch_related(Prefetch("items", queryset=UpgradeItem.objects.select_related("system", "component")))
+        .order_by(order, "-pk")
+    )
+
+
+def upgrade_get(*, user, reference: str) -> UpgradeRequest:
+    """A request the user may see, or 404 (never 403 with its title)."""
+    try:
+        return upgrade_visible(user).select_related("requester", "revised_from").get(reference=reference)
+    except UpgradeRequest.DoesNotExist:
+        raise Http404("No upgrade request with that reference.") from None
+
+
+def upgrade_history(request: UpgradeRequest):
+    from apps.audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(object_type="upgrades.upgraderequest", object_id=str(request.pk)).order_by("seq")
+
+
+# --- inbox -----------------------------------------------------------------------------
+
+_WAITING = {
+    Duty.REQUESTER: {State.DRAFT: "Draft to finish", State.COMPLETED: "Request to close",
+                     State.ROLLED_BACK: "Request to close", State.FAILED: "Request to close",
+                     State.APPROVED: "Approved: schedule it"},
+    Duty.ASSESSOR: {State.ASSESSING: "Assessment to do"},
+    Duty.IMPLEMENTER: {State.SCHEDULED: "Upgrade to carry out", State.IN_PROGRESS: "Upgrade in progress"},
+    Duty.VALIDATOR: {State.VALIDATING: "Validation to sign"},
+}
+
+
+def inbox_duties(user) -> list[InboxItem]:
+    rows = (
+        UpgradeRequestUserObjectPermission.objects.filter(user=user, permission__codename__startswith="duty_")
+        .select_related("content_object", "permission")
+        .order_by("content_object__window_start", "content_object__created_at")
+    )
+    items = []
+    for row in rows:
+        duty = row.permission.codename.removeprefix("duty_")
+        req = row.content_object
+        kind = _WAITING.get(duty, {}).get(req.state)
+        if kind:
+            items.append(InboxItem(kind=kind, title=str(req), url=req.get_absolute_url(),
+                                   detail=f"as {duty}", due=req.window_start))
+    return items
+
+
+def inbox_cab(user) -> list[InboxItem]:
+    if not user.has_role(Role.CAB_MEMBER):
+        return []
+    waiting = UpgradeRequest.objects.filter(state=State.CAB_REVIEW).order_by("window_start")
+    return [InboxItem(kind="CAB review", title=str(r), url=r.get_absolute_url(), due=r.window_start) for r in waiting]
+
+
+def open_duties(user):
+    from apps.accounts.duties_registry import OpenDuty
+
+    from .choices import FINAL_STATES
+
+    rows = (
+        UpgradeRequestUserObjectPermission.objects.filter(user=user, permission__codename__startswith="duty_")
+        .exclude(content_object__state__in=FINAL_STATES)
+        .select_related("content_object", "permission")
+    )
+    return [
+        OpenDuty(obj=r.content_object, duty=r.permission.codename.removeprefix("duty_"),
+                 url=reverse("upgrades:detail", args=[r.content_object.reference]))
+        for r in rows
+    ]
