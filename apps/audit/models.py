@@ -58,9 +58,3 @@ class AuditCheckpoint(models.Model):
 
     class Meta:
         ordering = ["-seq"]
-
-
-class PurgeGuard(models.Model):
-    """While a row exists (inside the retention transaction) events up to `until_seq` may be deleted."""
-
-    until_seq = models.BigIntegerField()

@@ -1,13 +1,55 @@
-"""Database triggers that make the audit table append-only, on PostgreSQL and SQLite."""
+"""Database triggers that make the audit table append-only, on PostgreSQL and SQLite.
+
+The only DELETE the trigger lets through is the guarded retention path: inside
+`purge_window()`, on PostgreSQL a transaction-local setting, on SQLite a
+function Tollgate registers on its own connections (any other client of the
+file lacks the function, so its DELETE fails too).
+"""
+
+import contextlib
+import threading
+
+from django.db import transaction
 
 EVENT_TABLE = "audit_auditevent"
-GUARD_TABLE = "audit_purgeguard"
+SETTING = "tollgate.audit_purge"
+SQLITE_FUNCTION = "tollgate_audit_purge_allowed"
+
+_guard = threading.local()
+
+
+def purge_allowed() -> int:
+    return 1 if getattr(_guard, "on", False) else 0
+
+
+def allow_purge(on: bool) -> None:
+    _guard.on = on
+
+
+@contextlib.contextmanager
+def purge_window(connection):
+    """Inside one transaction, let the retention path delete archived audit events."""
+    with transaction.atomic(using=connection.alias):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'on', true)", [SETTING])
+        allow_purge(True)
+        try:
+            yield
+        finally:
+            allow_purge(False)
+
+
+def register_sqlite_function(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        connection.connection.create_function(SQLITE_FUNCTION, 0, purge_allowed)
+
 
 _PG_INSTALL = [
     f"""
     CREATE OR REPLACE FUNCTION tollgate_audit_refuse() RETURNS trigger AS $$
     BEGIN
-        IF TG_OP = 'DELETE' AND EXISTS (SELECT 1 FROM {GUARD_TABLE} WHERE until_seq >= OLD.seq) THEN
+        IF TG_OP = 'DELETE' AND current_setting('{SETTING}', true) = 'on' THEN
             RETURN OLD;
         END IF;
         RAISE EXCEPTION 'audit events are append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
@@ -31,7 +73,7 @@ _SQLITE_INSTALL = [
     """,
     f"""
     CREATE TRIGGER IF NOT EXISTS tollgate_audit_no_delete BEFORE DELETE ON {EVENT_TABLE}
-    WHEN NOT EXISTS (SELECT 1 FROM {GUARD_TABLE} WHERE until_seq >= OLD.seq)
+    WHEN {SQLITE_FUNCTION}() = 0
     BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END;
     """,
 ]

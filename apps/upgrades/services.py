@@ -237,6 +237,20 @@ def upgrade_update(*, request: UpgradeRequest, by, items: list | None = None, **
     return request
 
 
+def upgrade_delete_draft(*, request: UpgradeRequest, by) -> None:
+    """A draft that was never started may be deleted by its requester; the audit trail keeps it."""
+    with transaction.atomic():
+        request = _lock(request)
+        if request.state != State.DRAFT:
+            raise TransitionRefused("delete", [f"{request.reference} is {request.get_state_display().lower()}; "
+                                               "only drafts can be deleted (cancel it instead)."])
+        if not by.has_role(Role.ADMIN):
+            duties.duty_required(by, request, Duty.REQUESTER)
+        audit_append(action="upgrade.delete", actor=by, obj=request,
+                     before={**_snapshot(request), "items": [str(i) for i in request.items.select_related("system")]})
+        request.delete()
+
+
 # --- transitions ---------------------------------------------------------------------------
 
 

@@ -1,9 +1,279 @@
-from django.http import HttpResponse
+"""Browser pages for upgrade requests. Every write calls a service; every read goes through selectors."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts import duties
+from apps.accounts.choices import Duty, Role
+from apps.accounts.duties import DutyRefused
+from apps.accounts.models import User
+
+from . import selectors, services
+from .choices import EDITABLE_STATES, State
+from .forms import (AssignForm, AttachmentForm, CommentForm, FilterForm, ItemFormSet, TransitionForm,
+                    UpgradeRequestForm)
+from .workflow import TRANSITIONS
+
+PAGE_SIZE = 25
+MAIN_PATH = [State.DRAFT, State.ASSESSING, State.PLANNING, State.CAB_REVIEW, State.APPROVED, State.SCHEDULED,
+             State.IN_PROGRESS, State.VALIDATING, State.COMPLETED, State.CLOSED]
 
 
-def _todo(request, *args, **kwargs):
-    return HttpResponse(status=501)
+def _apply_service_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                for message in error.messages:
+                    form.add_error(target, message)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
 
 
-request_list = request_create = request_detail = request_edit = request_transition = _todo
-request_assign = request_unassign = request_comment = request_attach = attachment_download = request_revise = _todo
+@login_required
+def request_list(request):
+    form = FilterForm(request.GET or None)
+    filters = form.filters() if request.GET else {}
+    qs = selectors.upgrade_list(user=request.user, filters=filters)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort = filters.get("sort", "-created")
+    query.pop("sort", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "sort": sort,
+               "columns": [("reference", "Reference"), ("title", "Title"), ("state", "State"), ("risk", "Risk"),
+                           ("requester", "Requester"), ("window", "Requested window"), ("created", "Created")],
+               "can_create": request.user.has_role(Role.CHANGE_MANAGER)}
+    template = "upgrades/partials/list_table.html" if request.headers.get("HX-Request") else "upgrades/list.html"
+    return render(request, template, context)
+
+
+def _tzname(request) -> str:
+    return getattr(request.user, "timezone", "UTC") or "UTC"
+
+
+@login_required
+def request_create(request):
+    if not request.user.has_role(Role.CHANGE_MANAGER):
+        raise PermissionDenied("Only change managers raise upgrade requests.")
+    form = UpgradeRequestForm(request.POST or None, tzname=_tzname(request))
+    items = ItemFormSet(request.POST or None, prefix="items")
+    if request.method == "POST" and form.is_valid() and items.is_valid():
+        try:
+            upgrade = services.upgrade_create(
+                by=request.user,
+                items=[f.as_item() for f in items.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")],
+                **form.cleaned_data,
+            )
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            messages.success(request, f"{upgrade.reference} created as a draft. Assign an assessor, then start "
+                                      "its assessment.")
+            return redirect(upgrade)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "upgrades/form.html", {"form": form, "items": items, "creating": True}, status=status)
+
+
+@login_required
+def request_edit(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    if upgrade.state not in EDITABLE_STATES:
+        messages.error(request, "Only drafts can be edited.")
+        return redirect(upgrade)
+    if not (request.user.has_role(Role.ADMIN) or Duty.REQUESTER in duties.duties_of(request.user, upgrade)):
+        raise PermissionDenied("Only the requester edits a draft.")
+    initial_items = [{"system": i.system, "component": i.component, "product": i.product,
+                      "current_version": i.current_version, "target_version": i.target_version}
+                     for i in upgrade.items.select_related("system", "component")]
+    initial = {k: getattr(upgrade, k) for k in ("title", "justification", "risk_class", "window_start",
+                                                 "window_end", "external_ref", "external_url")}
+    form = UpgradeRequestForm(request.POST or None, initial=initial, tzname=_tzname(request))
+    items = ItemFormSet(request.POST or None, prefix="items", initial=initial_items)
+    if request.method == "POST" and form.is_valid() and items.is_valid():
+        try:
+            services.upgrade_update(
+                request=upgrade, by=request.user,
+                items=[f.as_item() for f in items.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")],
+                **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        except services.TransitionRefused as exc:
+            form.add_error(None, " ".join(exc.reasons))
+        else:
+            messages.success(request, "Saved.")
+            return redirect(upgrade)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "upgrades/form.html", {"form": form, "items": items, "upgrade": upgrade}, status=status)
+
+
+def _history_row(event) -> dict:
+    # JSON keys such as "items" would shadow dict methods in the template; hand it plain pairs
+    before = event.before if isinstance(event.before, dict) else {}
+    after = event.after if isinstance(event.after, dict) else {}
+    changes = [{"field": k, "before": before.get(k), "had_before": k in before, "after": v} for k, v in after.items()]
+    data = event.data if isinstance(event.data, dict) else {}
+    return {"event": event, "changes": changes, "reason": data.get("reason", ""), "reasons": data.get("reasons", [])}
+
+
+def _detail_context(request, upgrade, **extra):
+    user = request.user
+    holders = duties.duty_holders(upgrade)
+    my_duties = {d for d, users in holders.items() if any(u.pk == user.pk for u in users)}
+    can_assign = (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties) and upgrade.state not in (
+        State.REJECTED, State.CANCELLED, State.CLOSED)
+    people = []
+    for duty in Duty:
+        people.append({
+            "duty": duty, "holders": holders[duty.value],
+            "form": AssignForm(duty=duty.value, prefix=duty.value) if can_assign and duty in services.ASSIGNABLE
+            else None,
+        })
+    checklist = [
+        {"t": t, "reasons": reasons, "form": TransitionForm(prefix=t.name)}
+        for t, reasons in services.next_transitions(upgrade, user)
+    ]
+    state_index = MAIN_PATH.index(upgrade.state) if upgrade.state in MAIN_PATH else None
+    context = {
+        "upgrade": upgrade,
+        "items": upgrade.items.select_related("system", "component__environment", "system__owner_team"),
+        "people": people,
+        "my_duties": my_duties,
+        "checklist": checklist,
+        "path": [{"state": s, "done": state_index is not None and i < state_index, "current": s == upgrade.state}
+                 for i, s in enumerate(MAIN_PATH)],
+        "off_path": upgrade.state not in MAIN_PATH,
+        "comments": upgrade.comments.select_related("author"),
+        "attachments": upgrade.attachments.select_related("uploaded_by"),
+        "history": [_history_row(e) for e in selectors.upgrade_history(upgrade)],
+        "can_contribute": selectors.can_contribute(user, upgrade),
+        "can_edit": upgrade.state in EDITABLE_STATES and (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties),
+        "can_revise": upgrade.state == State.REJECTED and user.has_role(Role.CHANGE_MANAGER),
+        "comment_form": CommentForm(),
+        "attachment_form": AttachmentForm(),
+        "revisions": upgrade.revisions.all(),
+    }
+    context.update(extra)
+    return context
+
+
+@login_required
+def request_detail(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    return render(request, "upgrades/detail.html", _detail_context(request, upgrade))
+
+
+@login_required
+@require_POST
+def request_transition(request, reference, name):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    if name not in TRANSITIONS:
+        raise Http404("No such transition.")
+    form = TransitionForm(request.POST, prefix=name)
+    reason = form.data.get(f"{name}-reason", "")
+    try:
+        services.upgrade_transition(request=upgrade, by=request.user, transition=name, reason=reason)
+    except services.TransitionRefused as exc:
+        upgrade.refresh_from_db()
+        context = _detail_context(request, upgrade, refusal={"label": TRANSITIONS[name].label,
+                                                             "reasons": exc.reasons})
+        return render(request, "upgrades/detail.html", context, status=409)
+    messages.success(request, f"{TRANSITIONS[name].label}: done.")
+    return redirect(upgrade)
+
+
+def _user_from_post(request, prefix):
+    username = request.POST.get(f"{prefix}-user") or request.POST.get("user", "")
+    return get_object_or_404(User, username=username)
+
+
+@login_required
+@require_POST
+def request_assign(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    duty = request.POST.get("duty", "")
+    form = AssignForm(request.POST, prefix=duty) if duty in services.ASSIGNABLE else None
+    if form is None or not form.is_valid():
+        messages.error(request, "Choose a duty and a person.")
+        return redirect(upgrade)
+    try:
+        services.upgrade_duty_assign(request=upgrade, by=request.user, user=form.cleaned_data["user"], duty=duty)
+    except DutyRefused as exc:
+        context = _detail_context(request, upgrade, refusal={"label": f"Assign {duty}", "reasons": exc.reasons})
+        return render(request, "upgrades/detail.html", context, status=403)
+    messages.success(request, f"{form.cleaned_data['user'].display_name} is now {duty}.")
+    return redirect(upgrade)
+
+
+@login_required
+@require_POST
+def request_unassign(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    user = get_object_or_404(User, username=request.POST.get("user", ""))
+    try:
+        services.upgrade_duty_revoke(request=upgrade, by=request.user, user=user, duty=request.POST.get("duty", ""))
+    except DutyRefused as exc:
+        messages.error(request, " ".join(exc.reasons))
+        return redirect(upgrade)
+    messages.success(request, f"{user.display_name} no longer holds that duty.")
+    return redirect(upgrade)
+
+
+@login_required
+@require_POST
+def request_comment(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    form = CommentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.comment_add(request=upgrade, by=request.user, body=form.cleaned_data["body"])
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            messages.success(request, "Comment added.")
+            return redirect(reverse("upgrades:detail", args=[reference]) + "#comments")
+    return render(request, "upgrades/detail.html", _detail_context(request, upgrade, comment_form=form), status=400)
+
+
+@login_required
+@require_POST
+def request_attach(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    form = AttachmentForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.attachment_add(request=upgrade, by=request.user, upload=form.cleaned_data["file"])
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        else:
+            messages.success(request, "File attached.")
+            return redirect(reverse("upgrades:detail", args=[reference]) + "#attachments")
+    return render(request, "upgrades/detail.html", _detail_context(request, upgrade, attachment_form=form),
+                  status=400)
+
+
+@login_required
+def attachment_download(request, reference, pk):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    attachment = get_object_or_404(upgrade.attachments, pk=pk)
+    return FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.filename)
+
+
+@login_required
+@require_POST
+def request_revise(request, reference):
+    upgrade = selectors.upgrade_get(user=request.user, reference=reference)
+    try:
+        new = services.upgrade_revise(request=upgrade, by=request.user)
+    except services.TransitionRefused as exc:
+        messages.error(request, " ".join(exc.reasons))
+        return redirect(upgrade)
+    messages.success(request, f"{new.reference} is a new draft revised from {upgrade.reference}.")
+    return redirect(new)
