@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.core import clock
 from apps.core.middleware import client_ip, current_request
@@ -25,7 +25,8 @@ def _jsonable(value):
 
 
 def canonical(
-    *, seq, created_at, actor_id, actor_username, action, object_type, object_id, object_repr, ip, before, after, data
+    *, seq, created_at, actor_id, actor_username, action, object_type, object_id, object_repr, ip, before,
+    after, data,
 ) -> str:
     body = {
         "seq": seq,
@@ -140,47 +141,83 @@ class VerifyResult:
         return f"BROKEN at event #{self.broken_seq}: {self.reason}"
 
 
+_VERIFY_FIELDS = ("seq", "created_at", "actor_id", "actor_username", "action", "object_type", "object_id",
+                  "object_repr", "ip", "before", "after", "data", "prev_hash", "hash")
+
+
 def audit_verify() -> VerifyResult:
     """Recompute every link from the latest retention checkpoint (or genesis) onwards."""
-    checkpoints = {c.seq: c.hash for c in AuditCheckpoint.objects.all()}
-    first = AuditEvent.objects.order_by("seq").values_list("seq", "prev_hash").first()
-    if first is None:
-        return VerifyResult(ok=True, checked=0, head_seq=0)
-    start_seq, start_prev = first
-    # Events before the first present one were archived by retention; the checkpoint
-    # at (start_seq - 1) must carry the hash the first event continues from.
-    if start_seq != 1 and checkpoints.get(start_seq - 1) != start_prev:
-        return VerifyResult(False, 0, 0, start_seq, "no checkpoint matches the start of the chain")
-    prev_hash = GENESIS if start_seq == 1 else start_prev
-    expected_seq = start_seq
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        # one snapshot for the whole walk: appends and retention running meanwhile raise no false alarm
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return _verify()
+    return _verify()
+
+
+def _verify() -> VerifyResult:
+    # Read checkpoints, then the head, then the events up to that head: an append that commits
+    # meanwhile is left for the next run instead of looking like a broken head.
+    checkpoints: dict[int, str] = {}
+    for cp in AuditCheckpoint.objects.order_by("seq", "created_at"):
+        if not hmac.compare_digest(cp.signature, checkpoint_signature(cp.seq, cp.hash, cp.created_at)):
+            return VerifyResult(False, 0, 0, cp.seq, f"the checkpoint at #{cp.seq} has an invalid signature")
+        if checkpoints.setdefault(cp.seq, cp.hash) != cp.hash:
+            return VerifyResult(False, 0, 0, cp.seq, f"two checkpoints at #{cp.seq} disagree")
+    head = ChainHead.objects.get(pk=1)
     checked = 0
-    fields = (
-        "seq created_at actor_id actor_username action object_type object_id object_repr ip before after data "
-        "prev_hash hash"
-    ).split()
-    for row in AuditEvent.objects.order_by("seq").values_list(*fields).iterator(chunk_size=2000):
-        record = dict(zip(fields, row, strict=True))
+
+    def broken(seq: int, reason: str) -> VerifyResult:
+        return VerifyResult(False, checked, head.seq, seq, reason)
+
+    events = AuditEvent.objects.filter(seq__lte=head.seq).order_by("seq")
+    first = events.values_list("seq", "prev_hash").first()
+    # no event left: the chain is empty, or retention archived everything up to a checkpoint at the head
+    start_seq, start_prev = first if first is not None else (head.seq + 1, head.hash)
+    if start_seq == 1:
+        prev_hash = GENESIS
+    elif checkpoints.get(start_seq - 1) == start_prev:
+        # events before the first present one were archived by retention up to this checkpoint
+        prev_hash = start_prev
+    elif start_seq - 1 in checkpoints:
+        return broken(start_seq, f"it does not continue the checkpoint at #{start_seq - 1}")
+    else:
+        gap = max((s for s in checkpoints if s < start_seq), default=0) + 1
+        return broken(gap, f"event #{gap} is missing (no checkpoint covers it)")
+    expected_seq = start_seq
+    for row in events.values_list(*_VERIFY_FIELDS).iterator(chunk_size=2000):
+        record = dict(zip(_VERIFY_FIELDS, row, strict=True))
         seq = record["seq"]
         if seq != expected_seq:
-            return VerifyResult(False, checked, seq, expected_seq, f"event #{expected_seq} is missing")
+            return broken(expected_seq, f"event #{expected_seq} is missing")
         if record["prev_hash"] != prev_hash:
-            return VerifyResult(False, checked, seq, seq, "its previous hash does not match the event before it")
-        text = canonical(**{k: record[k] for k in fields if k not in ("prev_hash", "hash")})
+            return broken(seq, "its previous hash does not match the event before it")
+        text = canonical(**{k: record[k] for k in _VERIFY_FIELDS if k not in ("prev_hash", "hash")})
         if link_hash(prev_hash, text) != record["hash"]:
-            return VerifyResult(False, checked, seq, seq, "its content does not match its hash (altered)")
+            return broken(seq, "its content does not match its hash (altered)")
         if seq in checkpoints and checkpoints[seq] != record["hash"]:
-            return VerifyResult(False, checked, seq, seq, "it does not match the exported checkpoint")
+            return broken(seq, "it does not match the exported checkpoint")
         prev_hash = record["hash"]
         expected_seq += 1
         checked += 1
-    head = ChainHead.objects.get(pk=1)
-    if head.seq != expected_seq - 1 or head.hash != prev_hash:
-        return VerifyResult(False, checked, head.seq, expected_seq, "the chain head does not match the last event")
+    last = expected_seq - 1
+    beyond = [s for s in checkpoints if s > last]
+    if beyond:
+        return broken(last + 1, f"event #{last + 1} is missing (a checkpoint was exported at #{max(beyond)})")
+    if head.seq > last:
+        return broken(last + 1, f"event #{last + 1} is missing")
+    if head.hash != prev_hash:
+        return broken(last, "the chain head does not match the last event")
+    # an event numbered past the head was not appended through the locked head (or committed meanwhile)
+    extra = AuditEvent.objects.filter(seq__gt=head.seq).order_by("-seq").values_list("seq", flat=True).first()
+    if extra is not None and ChainHead.objects.get(pk=1).seq < extra:
+        return broken(head.seq + 1, "events exist past the chain head (moved back, or inserted around it)")
     return VerifyResult(True, checked, head.seq)
 
 
 def checkpoint_signature(seq: int, digest: str, created_at: dt.datetime) -> str:
-    message = f"{seq}:{digest}:{created_at.isoformat()}".encode()
+    message = f"{seq}:{digest}:{created_at.astimezone(dt.UTC).isoformat()}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
 
 
@@ -190,6 +227,8 @@ def audit_checkpoint_export(*, actor=None) -> dict:
         head = ChainHead.objects.select_for_update().get(pk=1)
         created_at = clock.now().astimezone(dt.UTC)
         signature = checkpoint_signature(head.seq, head.hash, created_at)
-        AuditCheckpoint.objects.create(seq=head.seq, hash=head.hash, created_at=created_at, signature=signature)
+        AuditCheckpoint.objects.create(
+            seq=head.seq, hash=head.hash, created_at=created_at, signature=signature
+        )
     audit_append(action="audit.checkpoint", actor=actor, data={"seq": head.seq, "hash": head.hash})
     return {"seq": head.seq, "hash": head.hash, "created_at": created_at.isoformat(), "signature": signature}

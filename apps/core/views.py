@@ -56,3 +56,21 @@ def readyz(request):
     checks["broker"] = detail
     ready = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+
+
+def permission_denied(request, exception=None):
+    """Every refused page is audited with what was refused, then explained to the reader."""
+    from apps.audit.services import audit_append
+
+    reason = str(exception) if exception and str(exception) else "You do not have permission to open this page."
+    audit_append(action="access.denied", data={"path": request.path[:300], "method": request.method,
+                                               "reason": reason[:300]})
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def not_found(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    return render(request, "500.html", status=500)

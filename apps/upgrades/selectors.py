@@ -106,6 +106,13 @@ def upgrade_get(*, user, reference: str) -> UpgradeRequest:
     try:
         return upgrade_visible(user).select_related("requester", "revised_from").get(reference=reference)
     except UpgradeRequest.DoesNotExist:
+        hidden = UpgradeRequest.objects.filter(reference=reference).first()
+        if hidden is not None:
+            # an authorization denial: recorded, but answered like a missing request
+            from apps.audit.services import audit_append
+
+            audit_append(action="upgrade.denied", actor=user if user.is_authenticated else None, obj=hidden,
+                         data={"reason": "not visible to this user"})
         raise Http404("No upgrade request with that reference.") from None
 
 
