@@ -143,3 +143,23 @@ def token_list(user: User):
     )
 
 
+def password_change(*, user: User, by: User, new_password: str) -> User:
+    """Set a new password (validated by the form) and audit it; the password never enters the trail."""
+    if by.pk != user.pk and not by.has_role(Role.ADMIN):
+        raise ValidationError("You can change only your own password.")
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.set_password(new_password)
+        locked.save(update_fields=["password"])
+        audit_append(action="user.password_change", actor=by, obj=locked)
+    # the caller's object must carry the new hash too, or update_session_auth_hash signs the old one
+    user.password = locked.password
+    return user
+
+
+def notification_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read; returns how many changed."""
+    from .models import Notification
+
+    with transaction.atomic():
+        return Notification.objects.filter(user=user, read_at__isnull=True).update(read_at=clock.now())
