@@ -290,6 +290,10 @@ def chromium():
         try:
             yield browser
         finally:
+            # Django may have opened a connection in this thread while Playwright's loop ran
+            from django.db import connections
+
+            connections.close_all()
             browser.close()
 
 
