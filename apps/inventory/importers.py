@@ -173,12 +173,16 @@ def read_csv(raw: bytes) -> list[dict]:
     if not reader.fieldnames:
         raise CsvError("The file is empty: it needs a header row.")
     rows = []
-    for row in reader:
-        if None in row:
-            raise CsvError(f"Line {reader.line_num} has more values than the header has columns.")
-        rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
-        if len(rows) > MAX_ROWS:
-            raise CsvError(f"At most {MAX_ROWS} rows can be imported at once.")
+    try:
+        for row in reader:
+            if None in row:
+                raise CsvError(f"Line {reader.line_num} has more values than the header has columns.")
+            rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
+            if len(rows) > MAX_ROWS:
+                raise CsvError(f"At most {MAX_ROWS} rows can be imported at once.")
+    except csv.Error as exc:
+        # e.g. a value longer than the csv module's field limit, or a stray quote in strict dialects
+        raise CsvError(f"Line {reader.line_num} is not valid CSV ({exc}).") from exc
     if not rows:
         raise CsvError("The file has a header but no rows.")
     return rows
@@ -204,10 +208,21 @@ def _key(spec_key, row) -> tuple:
     return tuple(row.get(k, "") for k in keys)
 
 
+def _unique_columns(form_class) -> list[str]:
+    """Columns that must be unique on their own (a system's name and slug): checked across the file too."""
+    meta = getattr(form_class, "_meta", None)
+    model = getattr(meta, "model", None)
+    if model is None:
+        return []
+    fields = form_class.base_fields
+    return [f.name for f in model._meta.fields if f.unique and not f.primary_key and f.name in fields]
+
+
 def validate_rows(kind: str, rows: list[dict], progress=None) -> tuple[list, list[dict]]:
     """Returns (forms, errors). Errors: [{"row": n, "errors": {field: [messages]}}], n counting data rows from 1."""
     form_class, finder, spec_key = SPECS[kind]
     seen: dict[tuple, int] = {}
+    unique_seen: dict[str, dict[str, int]] = {name: {} for name in _unique_columns(form_class)}
     valid_forms, errors = [], []
     for index, row in enumerate(rows, start=1):
         key = _key(spec_key, row)
@@ -215,11 +230,21 @@ def validate_rows(kind: str, rows: list[dict], progress=None) -> tuple[list, lis
             errors.append({"row": index, "errors": {"__all__": [f"Same key as row {seen[key]}."]}})
             continue
         seen[key] = index
+        clashes = {}
+        for name, values in unique_seen.items():
+            value = row.get(name, "")
+            if value and value in values:
+                clashes[name] = [f"Row {values[value]} has the same {name}; it must be unique."]
+            elif value:
+                values[value] = index
         form = form_class(data=row, instance=finder(row))
-        if form.is_valid():
+        if form.is_valid() and not clashes:
             valid_forms.append(form)
         else:
-            errors.append({"row": index, "errors": {k: [str(m) for m in v] for k, v in form.errors.items()}})
+            found = {k: [str(m) for m in v] for k, v in form.errors.items()}
+            for name, messages in clashes.items():
+                found.setdefault(name, []).extend(messages)
+            errors.append({"row": index, "errors": found})
         if progress and index % 50 == 0:
             progress(index)
     return valid_forms, errors

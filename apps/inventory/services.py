@@ -1,7 +1,7 @@
 """Inventory writes: edits by admins and CSV imports — atomic and audited."""
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from apps.accounts.choices import Role
@@ -11,6 +11,10 @@ from apps.core import clock
 from . import importers
 from .choices import ImportStatus
 from .models import ImportJob
+
+
+class ImportAborted(Exception):
+    """A row could not be written after all (the database refused it): the whole import is rolled back."""
 
 
 def _require_admin(user) -> None:
@@ -46,12 +50,13 @@ def inventory_object_delete(*, obj, by) -> None:
 
     with transaction.atomic():
         before = _snapshot(obj)
-        label = str(obj)
+        label, pk = str(obj), obj.pk
         try:
             obj.delete()
         except ProtectedError as exc:
             raise ValidationError(f"{label} is still in use and cannot be deleted.") from exc
-        audit_append(action=f"{obj._meta.model_name}.delete", actor=by, object_type=f"inventory.{obj._meta.model_name}",
+        name = obj._meta.model_name
+        audit_append(action=f"{name}.delete", actor=by, object_type=f"inventory.{name}", object_id=str(pk),
                      object_repr=label, before=before)
 
 
@@ -63,7 +68,10 @@ def import_preview(*, kind: str, filename: str, raw: bytes, by) -> ImportJob:
     if kind not in importers.SPECS:
         raise ValidationError({"kind": "Choose what the file contains."})
     if len(raw) > settings.IMPORT_MAX_BYTES:
-        raise ValidationError({"file": f"The file is larger than {settings.IMPORT_MAX_BYTES // 1024 // 1024} MB."})
+        from django.template.defaultfilters import filesizeformat
+
+        limit = filesizeformat(settings.IMPORT_MAX_BYTES)
+        raise ValidationError({"file": f"The file is larger than {limit}; split it into smaller files."})
     try:
         rows = importers.read_csv(raw)
         importers.check_header(kind, rows)
@@ -73,7 +81,7 @@ def import_preview(*, kind: str, filename: str, raw: bytes, by) -> ImportJob:
     with transaction.atomic():
         job = ImportJob.objects.create(
             kind=kind,
-            filename=filename[:200],
+            filename="".join(ch for ch in filename if ch.isprintable())[:200] or "upload.csv",
             content=raw.decode("utf-8-sig"),
             total=len(rows),
             errors=errors,
@@ -102,6 +110,16 @@ def import_confirm(*, job: ImportJob, by) -> ImportJob:
     return job
 
 
+def _import_failed(job: ImportJob, *, error: str, errors: list | None = None) -> None:
+    with transaction.atomic():
+        fields = {"status": ImportStatus.FAILED, "error": error[:2000], "finished_at": clock.now()}
+        if errors is not None:
+            fields["errors"] = errors
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        audit_append(action="import.failed", actor=job.created_by, obj=job,
+                     data={"kind": job.kind, "error": error[:300], "rows_with_errors": len(errors or [])})
+
+
 def import_run(job_id: int) -> None:
     """Run a confirmed import: check every row again, then write all of them or none."""
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
@@ -109,25 +127,29 @@ def import_run(job_id: int) -> None:
     )
     if not claimed:
         return  # a redelivered message: the job is already running or done
-    job = ImportJob.objects.get(pk=job_id)
-    rows = importers.read_csv(job.content.encode("utf-8"))
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
 
     def progress(n):
         # progress counts rows checked; it is committed so the page can poll it
         ImportJob.objects.filter(pk=job_id).update(processed=min(n, job.total))
 
     try:
+        rows = importers.read_csv(job.content.encode("utf-8"))
         forms_ok, errors = importers.validate_rows(job.kind, rows, progress=progress)
         if errors:
-            ImportJob.objects.filter(pk=job_id).update(
-                status=ImportStatus.FAILED, errors=errors, finished_at=clock.now(),
-                error="The inventory changed since the preview; some rows are no longer valid. Nothing was imported.")
+            _import_failed(job, errors=errors, error="The inventory changed since the preview; some rows are "
+                                                     "no longer valid. Nothing was imported.")
             return
         with transaction.atomic():
             created = updated = 0
-            for form in forms_ok:
+            for number, form in enumerate(forms_ok, start=1):
                 existed = bool(form.instance.pk) if form.instance is not None else False
-                form.save()
+                try:
+                    form.save()
+                except (IntegrityError, ValidationError) as exc:
+                    # raising rolls back every row saved before this one: all or nothing
+                    message = f"Row {number} could not be saved ({exc}). Nothing was imported."
+                    raise ImportAborted(message) from exc
                 created += 0 if existed else 1
                 updated += 1 if existed else 0
             ImportJob.objects.filter(pk=job_id).update(
@@ -135,7 +157,8 @@ def import_run(job_id: int) -> None:
                 finished_at=clock.now())
             audit_append(action="import.done", actor=job.created_by, obj=job,
                          data={"kind": job.kind, "created": created, "updated": updated})
+    except ImportAborted as exc:
+        _import_failed(job, error=str(exc))
     except Exception as exc:
-        ImportJob.objects.filter(pk=job_id).update(status=ImportStatus.FAILED, error=str(exc)[:2000],
-                                                   finished_at=clock.now())
+        _import_failed(job, error=f"The import stopped ({type(exc).__name__}). Nothing was imported.")
         raise
