@@ -282,19 +282,22 @@ def celery_worker(transactional_db):
 
 
 @pytest.fixture
-def chromium():
+def chromium(monkeypatch):
+    """Debian's Chromium through Playwright. Playwright's sync API runs an event loop in this thread,
+    so Django's async-safety check is relaxed for the browser's lifetime."""
     from playwright.sync_api import sync_playwright
 
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:
+            browser.close()
             # Django may have opened a connection in this thread while Playwright's loop ran
             from django.db import connections
 
             connections.close_all()
-            browser.close()
 
 
 __all__ = ["PASSWORD", "make_request", "client_for", "shutil"]

@@ -19,4 +19,7 @@ def navigation(request):
         nav.append(("Users", reverse("accounts:user-list")))
         nav.append(("Import", reverse("inventory:import")))
     nav.append(("API", reverse("api-docs")))
-    return {"nav": nav, "inbox_count": len(inbox.items_for(user)), "user_roles": roles}
+    from apps.accounts.choices import Role
+
+    labels = [Role(r).label for r in Role.values if r in roles]
+    return {"nav": nav, "inbox_count": len(inbox.items_for(user)), "user_roles": roles, "role_labels": labels}
