@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "apps.inventory",
     # core layer
     "apps.upgrades",
+    # domain layer
+    "apps.assessments",
 ]
 
 MIDDLEWARE = [

@@ -151,3 +151,105 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed / self.total) if self.total else (100 if self.status == "done" else 0)
+
+
+class ProductRelease(models.Model):
+    """Vendor lifecycle of one release cycle of a product (endoflife.date's vocabulary)."""
+
+    product = models.CharField(max_length=80, db_index=True, help_text="As endoflife.date spells it, e.g. postgresql.")
+    cycle = models.CharField(max_length=40, help_text="Release cycle, e.g. 16 or 22.04.")
+    release_date = models.DateField(null=True, blank=True)
+    end_of_active_support = models.DateField(null=True, blank=True)
+    end_of_life = models.DateField(null=True, blank=True)
+    end_of_extended_support = models.DateField(null=True, blank=True)
+    supported_indefinitely = models.BooleanField(default=False, help_text="The vendor gives no end-of-life date.")
+    lts = models.BooleanField(default=False)
+    latest = models.CharField(max_length=40, blank=True)
+    latest_release_date = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product", "-release_date"]
+        constraints = [models.UniqueConstraint(fields=["product", "cycle"], name="product_release_unique_cycle")]
+
+    def __str__(self) -> str:
+        return f"{self.product} {self.cycle}"
+
+
+class Sbom(models.Model):
+    """A CycloneDX bill of materials imported for one component."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="sboms")
+    spec_version = models.CharField(max_length=10)
+    serial_number = models.CharField(max_length=200, blank=True)
+    filename = models.CharField(max_length=200)
+    sha256 = models.CharField(max_length=64)
+    package_count = models.PositiveIntegerField(default=0)
+    edge_count = models.PositiveIntegerField(default=0)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-imported_at"]
+
+    def __str__(self) -> str:
+        return f"SBOM of {self.component} ({self.package_count} packages)"
+
+
+class SbomPackage(models.Model):
+    sbom = models.ForeignKey(Sbom, on_delete=models.CASCADE, related_name="packages")
+    bom_ref = models.CharField(max_length=500)
+    name = models.CharField(max_length=300)
+    group = models.CharField(max_length=300, blank=True)
+    version = models.CharField(max_length=100, blank=True)
+    purl = models.CharField(max_length=1000, blank=True)
+    kind = models.CharField(max_length=40, blank=True, help_text="CycloneDX component type, e.g. library.")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["sbom", "bom_ref"], name="sbom_package_unique_ref")]
+
+    def __str__(self) -> str:
+        return f"{self.group + '/' if self.group else ''}{self.name} {self.version}".strip()
+
+
+class SbomEdge(models.Model):
+    """`source` depends on `target`, both packages of the same SBOM."""
+
+    sbom = models.ForeignKey(Sbom, on_delete=models.CASCADE, related_name="edges")
+    source = models.ForeignKey(SbomPackage, on_delete=models.CASCADE, related_name="depends_on")
+    target = models.ForeignKey(SbomPackage, on_delete=models.CASCADE, related_name="required_by")
+
+
+class CapacityRecord(models.Model):
+    """Measured capacity of a system in an environment."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="capacity_records")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="capacity_records")
+    cpu_cores = models.DecimalField(max_digits=8, decimal_places=2)
+    memory_gb = models.DecimalField(max_digits=10, decimal_places=2)
+    storage_gb = models.DecimalField(max_digits=12, decimal_places=2)
+    cpu_used_cores = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    memory_used_gb = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    storage_used_gb = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["system__name", "environment__order", "-measured_at"]
+
+
+class ReleaseRequirement(models.Model):
+    """What a target release needs to run (optionally only in one environment)."""
+
+    product = models.CharField(max_length=80)
+    version_spec = models.CharField(max_length=120, help_text="Which target versions this applies to, e.g. >=16 <17.")
+    environment = models.ForeignKey(Environment, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="release_requirements")
+    cpu_cores = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    memory_gb = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    storage_gb = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["product", "version_spec"]
