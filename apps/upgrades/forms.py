@@ -103,10 +103,11 @@ class AssignForm(forms.Form):
     def __init__(self, *args, duty: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if duty:
+            # the duty comes from the People panel row (a hidden field outside this prefixed form)
+            del self.fields["duty"]
             role = {Duty.ASSESSOR: Role.CHANGE_MANAGER, Duty.IMPLEMENTER: Role.IMPLEMENTER,
                     Duty.VALIDATOR: Role.VALIDATOR}[duty]
             self.fields["user"].queryset = self.fields["user"].queryset.filter(groups__name=role).order_by("username")
-            self.fields["duty"].initial = duty
 
 
 class CommentForm(forms.Form):

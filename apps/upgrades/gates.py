@@ -31,6 +31,11 @@ def register(transition: str, name: str, owner: str, check: Callable) -> None:
     _gates[transition].append(Gate(transition, name, owner, check))
 
 
+def unregister(transition: str, name: str) -> None:
+    """Remove a gate (an app that is switched off, or a test that registered one)."""
+    _gates[transition] = [g for g in _gates.get(transition, []) if g.name != name]
+
+
 def gates_for(transition: str) -> list[Gate]:
     return list(_gates.get(transition, []))
 
@@ -47,7 +52,7 @@ def gate_reasons(request, transition: str) -> list[str]:
 
 def components_and_justification(request) -> list[str]:
     reasons = []
-    items = list(request.items.all())
+    items = list(request.items.select_related("system"))
     if not items:
         reasons.append("Name at least one system or component that changes, with current and target version.")
     for item in items:

@@ -1,6 +1,6 @@
 """Reads of upgrade requests shared by pages, API, exports and reports — all scoped by visibility."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.urls import reverse
 
@@ -93,9 +93,10 @@ def upgrade_list(*, user, filters: dict | None = None) -> QuerySet:
         qs = qs.filter(created_at__date__lte=filters["created_to"])
     sort = filters.get("sort") or "-created"
     field = SORTS.get(sort.lstrip("-"), "created_at")
-    order = f"-{field}" if sort.startswith("-") else field
+    # "not set" sorts last both ways, on SQLite and PostgreSQL alike (their NULL defaults differ)
+    order = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
     return (
-        qs.select_related("requester")
+        qs.select_related("requester", "revised_from")
         .prefetch_related(Prefetch("items", queryset=UpgradeItem.objects.select_related("system", "component")))
         .order_by(order, "-pk")
     )
@@ -103,6 +104,8 @@ def upgrade_list(*, user, filters: dict | None = None) -> QuerySet:
 
 def upgrade_get(*, user, reference: str) -> UpgradeRequest:
     """A request the user may see, or 404 (never 403 with its title)."""
+    if not isinstance(reference, str) or "\x00" in reference or len(reference) > 20:
+        raise Http404("No upgrade request with that reference.")  # PostgreSQL refuses NUL in a query
     try:
         return upgrade_visible(user).select_related("requester", "revised_from").get(reference=reference)
     except UpgradeRequest.DoesNotExist:

@@ -27,6 +27,7 @@ from .models import Attachment, Comment, ReferenceCounter, UpgradeItem, UpgradeR
 from .workflow import TRANSITIONS, Transition, available_from
 
 MAX_ITEMS = 50
+MAX_REASON = 5000
 
 
 class TransitionRefused(Exception):
@@ -209,46 +210,84 @@ def _lock(request: UpgradeRequest) -> UpgradeRequest:
     return UpgradeRequest.objects.select_for_update().get(pk=request.pk)
 
 
+def _check_window(start, end) -> None:
+    """The window as it will be stored (a partial edit may give only one end of it)."""
+    if (start is None) != (end is None):
+        raise ValidationError({"window_end" if start else "window_start":
+                               "Give both the start and the end of the window."})
+    if start and end and end <= start:
+        raise ValidationError({"window_end": "The window must end after it starts."})
+
+
+def _refused(exc: Exception, *, action: str, by, request: UpgradeRequest, **data) -> None:
+    """Audit a refusal outside the rolled-back transaction, with the reasons that refused it."""
+    actor = by if by is not None and by.is_authenticated else None
+    audit_append(action=action, actor=actor, obj=request, data={**data, "reasons": exc.reasons})
+
+
+def _requester_or_admin(request: UpgradeRequest, by) -> None:
+    if by is None or not by.is_authenticated or not by.has_role(Role.ADMIN):
+        reasons = duties.duty_check(by, request, Duty.REQUESTER)
+        if reasons:
+            raise duties.DutyRefused(reasons)
+
+
+def _editable(request: UpgradeRequest, what: str, rule: str) -> None:
+    if request.state not in EDITABLE_STATES:
+        raise TransitionRefused(what, [f"{request.reference} is {request.get_state_display().lower()}; {rule}"])
+
+
 def upgrade_update(*, request: UpgradeRequest, by, items: list | None = None, **fields) -> UpgradeRequest:
     cleaned = _clean_fields(fields)
     cleaned_items = _clean_items(items) if items is not None else None
-    with transaction.atomic():
-        request = _lock(request)
-        if request.state not in EDITABLE_STATES:
-            raise TransitionRefused("edit", [f"{request.reference} is {request.get_state_display().lower()}; "
-                                             "only drafts can be edited."])
-        if not by.has_role(Role.ADMIN):
-            duties.duty_required(by, request, Duty.REQUESTER)
-        before = _snapshot(request)
-        before_items = [str(i) for i in request.items.select_related("system")]
-        for key, value in cleaned.items():
-            setattr(request, key, value)
-        request.updated_at = clock.now()
-        request.save()
-        b, a = field_diff(before, _snapshot(request))
-        if cleaned_items is not None:
-            request.items.all().delete()
-            UpgradeItem.objects.bulk_create(UpgradeItem(request=request, **i) for i in cleaned_items)
-            after_items = [str(i) for i in request.items.select_related("system")]
-            if after_items != before_items:
-                b["items"], a["items"] = before_items, after_items
-        if a:
-            audit_append(action="upgrade.update", actor=by, obj=request, before=b, after=a)
+    try:
+        with transaction.atomic():
+            request = _lock(request)
+            _editable(request, "edit", "only drafts can be edited.")
+            _requester_or_admin(request, by)
+            _check_window(cleaned.get("window_start", request.window_start),
+                          cleaned.get("window_end", request.window_end))
+            before = _snapshot(request)
+            before_items = [str(i) for i in request.items.select_related("system")]
+            for key, value in cleaned.items():
+                setattr(request, key, value)
+            request.updated_at = clock.now()
+            request.save()
+            b, a = field_diff(before, _snapshot(request))
+            if cleaned_items is not None:
+                request.items.all().delete()
+                UpgradeItem.objects.bulk_create(UpgradeItem(request=request, **i) for i in cleaned_items)
+                after_items = [str(i) for i in request.items.select_related("system")]
+                if after_items != before_items:
+                    b["items"], a["items"] = before_items, after_items
+            if a:
+                audit_append(action="upgrade.update", actor=by, obj=request, before=b, after=a)
+    except duties.DutyRefused as exc:
+        _refused(exc, action="duty.denied", by=by, request=request, duties=[Duty.REQUESTER], what="edit")
+        raise
+    except TransitionRefused as exc:
+        _refused(exc, action="upgrade.update_refused", by=by, request=request)
+        raise
     return request
 
 
 def upgrade_delete_draft(*, request: UpgradeRequest, by) -> None:
     """A draft that was never started may be deleted by its requester; the audit trail keeps it."""
-    with transaction.atomic():
-        request = _lock(request)
-        if request.state != State.DRAFT:
-            raise TransitionRefused("delete", [f"{request.reference} is {request.get_state_display().lower()}; "
-                                               "only drafts can be deleted (cancel it instead)."])
-        if not by.has_role(Role.ADMIN):
-            duties.duty_required(by, request, Duty.REQUESTER)
-        audit_append(action="upgrade.delete", actor=by, obj=request,
-                     before={**_snapshot(request), "items": [str(i) for i in request.items.select_related("system")]})
-        request.delete()
+    try:
+        with transaction.atomic():
+            request = _lock(request)
+            _editable(request, "delete", "only drafts can be deleted (cancel it instead).")
+            _requester_or_admin(request, by)
+            audit_append(action="upgrade.delete", actor=by, obj=request,
+                         before={**_snapshot(request),
+                                 "items": [str(i) for i in request.items.select_related("system")]})
+            request.delete()
+    except duties.DutyRefused as exc:
+        _refused(exc, action="duty.denied", by=by, request=request, duties=[Duty.REQUESTER], what="delete")
+        raise
+    except TransitionRefused as exc:
+        _refused(exc, action="upgrade.delete_refused", by=by, request=request)
+        raise
 
 
 # --- transitions ---------------------------------------------------------------------------
@@ -274,13 +313,15 @@ def transition_blockers(request: UpgradeRequest, user, name: str, reason: str = 
     if transition is None:
         return [f"“{name}” is not a transition."]
     if request.state not in transition.sources:
-        return [f"{request.reference} is {request.get_state_display().lower()}; "
-                f"“{transition.label}” is not possible from there."]
+        return [(f"{request.reference} is {request.get_state_display().lower()}; "
+                 f"“{transition.label}” is not possible from there.")]
     reasons = _actor_reasons(request, user, transition)
     if check_reason and transition.needs_reason and not (reason or "").strip():
         reasons.append("Give a reason.")
     if check_reason and "\x00" in (reason or ""):
         reasons.append("The reason contains a NUL character.")
+    if check_reason and len(reason or "") > MAX_REASON:
+        reasons.append(f"Keep the reason under {MAX_REASON} characters.")
     reasons.extend(gates.gate_reasons(request, name))
     return reasons
 
@@ -372,26 +413,40 @@ ASSIGNABLE = (Duty.ASSESSOR, Duty.IMPLEMENTER, Duty.VALIDATOR)
 
 def upgrade_duty_assign(*, request: UpgradeRequest, by, user, duty: str) -> None:
     """The People panel: the requester (or an admin) assigns assessor, implementer and validator."""
-    if duty not in ASSIGNABLE:
-        raise duties.DutyRefused([f"The {duty} duty is not assigned here"
-                                  + (" (a CAB member takes it by voting)." if duty == Duty.APPROVER else ".")])
-    if request.state in FINAL_STATES:
-        raise duties.DutyRefused([f"{request.reference} is {request.get_state_display().lower()}."])
-    if not by.has_role(Role.ADMIN):
-        duties.duty_required(by, request, Duty.REQUESTER)
-    with transaction.atomic():
-        _lock(request)
-        duties.duty_assign(obj=request, user=user, duty=duty, by=by, exclusive=True)
+    try:
+        with transaction.atomic():
+            request = _lock(request)  # the state and the holders as they are now
+            if duty not in ASSIGNABLE:
+                raise duties.DutyRefused([f"The {duty} duty is not assigned here"
+                                          + (" (a CAB member takes it by voting)." if duty == Duty.APPROVER
+                                             else ".")])
+            if request.state in FINAL_STATES:
+                raise duties.DutyRefused([f"{request.reference} is {request.get_state_display().lower()}."])
+            _requester_or_admin(request, by)
+            reasons = duties.assignment_blockers(obj=request, user=user, duty=duty)
+            if reasons:
+                raise duties.DutyRefused(reasons)
+            duties.duty_assign(obj=request, user=user, duty=duty, by=by, exclusive=True)
+    except duties.DutyRefused as exc:
+        _refused(exc, action="duty.assign_refused", by=by, request=request, duty=duty, user=user.get_username())
+        raise
 
 
 def upgrade_duty_revoke(*, request: UpgradeRequest, by, user, duty: str) -> None:
-    if duty not in ASSIGNABLE:
-        raise duties.DutyRefused([f"The {duty} duty cannot be removed here."])
-    if not by.has_role(Role.ADMIN):
-        duties.duty_required(by, request, Duty.REQUESTER)
-    with transaction.atomic():
-        _lock(request)
-        duties.duty_revoke(obj=request, user=user, duty=duty, by=by)
+    try:
+        with transaction.atomic():
+            request = _lock(request)
+            if duty not in ASSIGNABLE:
+                raise duties.DutyRefused([f"The {duty} duty cannot be removed here."])
+            if request.state in FINAL_STATES:
+                raise duties.DutyRefused([f"{request.reference} is {request.get_state_display().lower()}."])
+            _requester_or_admin(request, by)
+            if duty not in duties.duties_of(user, request):
+                raise duties.DutyRefused([f"{user.get_username()} is not the {duty} of {request.reference}."])
+            duties.duty_revoke(obj=request, user=user, duty=duty, by=by)
+    except duties.DutyRefused as exc:
+        _refused(exc, action="duty.revoke_refused", by=by, request=request, duty=duty, user=user.get_username())
+        raise
 
 
 # --- comments and attachments ------------------------------------------------------------------

@@ -16,8 +16,15 @@ from apps.accounts.models import User
 
 from . import selectors, services
 from .choices import EDITABLE_STATES, State
-from .forms import (AssignForm, AttachmentForm, CommentForm, FilterForm, ItemFormSet, TransitionForm,
-                    UpgradeRequestForm)
+from .forms import (
+    AssignForm,
+    AttachmentForm,
+    CommentForm,
+    FilterForm,
+    ItemFormSet,
+    TransitionForm,
+    UpgradeRequestForm,
+)
 from .workflow import TRANSITIONS
 
 PAGE_SIZE = 25
@@ -42,6 +49,8 @@ def request_list(request):
     form = FilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
     qs = selectors.upgrade_list(user=request.user, filters=filters)
+    if form.is_bound and not form.is_valid():
+        qs = qs.none()  # an unknown system or a bad date matches nothing; the form says why
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -118,7 +127,13 @@ def _history_row(event) -> dict:
     # JSON keys such as "items" would shadow dict methods in the template; hand it plain pairs
     before = event.before if isinstance(event.before, dict) else {}
     after = event.after if isinstance(event.after, dict) else {}
-    changes = [{"field": k, "before": before.get(k), "had_before": k in before, "after": v} for k, v in after.items()]
+    def show(value):
+        return ", ".join(str(v) for v in value) if isinstance(value, list) else value
+
+    changes = [{"field": k, "before": show(before.get(k)), "had_before": k in before, "after": show(v)}
+               for k, v in after.items()]
+    changes += [{"field": k, "before": show(v), "had_before": True, "after": "—"}
+                for k, v in before.items() if k not in after]
     data = event.data if isinstance(event.data, dict) else {}
     return {"event": event, "changes": changes, "reason": data.get("reason", ""), "reasons": data.get("reasons", [])}
 
@@ -189,8 +204,10 @@ def request_transition(request, reference, name):
     return redirect(upgrade)
 
 
-def _user_from_post(request, prefix):
-    username = request.POST.get(f"{prefix}-user") or request.POST.get("user", "")
+def _user_from_post(request):
+    username = request.POST.get("user", "")
+    if "\x00" in username or len(username) > 150:
+        raise Http404("No such person.")  # PostgreSQL refuses NUL in a query
     return get_object_or_404(User, username=username)
 
 
@@ -199,10 +216,13 @@ def _user_from_post(request, prefix):
 def request_assign(request, reference):
     upgrade = selectors.upgrade_get(user=request.user, reference=reference)
     duty = request.POST.get("duty", "")
-    form = AssignForm(request.POST, prefix=duty) if duty in services.ASSIGNABLE else None
+    form = AssignForm(request.POST, prefix=duty, duty=duty) if duty in services.ASSIGNABLE else None
     if form is None or not form.is_valid():
-        messages.error(request, "Choose a duty and a person.")
-        return redirect(upgrade)
+        reasons = ["Choose a duty and a person."]
+        if form is not None:
+            reasons = [f"Person: {e}" for e in form.errors.get("user", [])] or reasons
+        context = _detail_context(request, upgrade, refusal={"label": f"Assign {duty}"[:40], "reasons": reasons})
+        return render(request, "upgrades/detail.html", context, status=400)
     try:
         services.upgrade_duty_assign(request=upgrade, by=request.user, user=form.cleaned_data["user"], duty=duty)
     except DutyRefused as exc:
@@ -216,7 +236,7 @@ def request_assign(request, reference):
 @require_POST
 def request_unassign(request, reference):
     upgrade = selectors.upgrade_get(user=request.user, reference=reference)
-    user = get_object_or_404(User, username=request.POST.get("user", ""))
+    user = _user_from_post(request)
     try:
         services.upgrade_duty_revoke(request=upgrade, by=request.user, user=user, duty=request.POST.get("duty", ""))
     except DutyRefused as exc:

@@ -1,7 +1,20 @@
+from typing import ClassVar
+
 from rest_framework import serializers
 
 from ..models import Comment, UpgradeItem, UpgradeRequest
 from ..workflow import TRANSITIONS
+
+
+class TextField(serializers.CharField):
+    """Text only: a number, a list or an object is the wrong type, not something to coerce into text."""
+
+    default_error_messages: ClassVar[dict] = {"invalid": "Enter text (a JSON string)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class ItemSerializer(serializers.ModelSerializer):
@@ -16,9 +29,9 @@ class ItemSerializer(serializers.ModelSerializer):
 class ItemInputSerializer(serializers.Serializer):
     system = serializers.IntegerField(min_value=1)
     component = serializers.IntegerField(min_value=1, required=False, allow_null=True)
-    product = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    current_version = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    target_version = serializers.CharField(max_length=40)
+    product = TextField(max_length=80, required=False, allow_blank=True)
+    current_version = TextField(max_length=40, required=False, allow_blank=True)
+    target_version = TextField(max_length=40)
 
 
 class UpgradeRequestSerializer(serializers.ModelSerializer):
@@ -38,13 +51,13 @@ class UpgradeRequestSerializer(serializers.ModelSerializer):
 class UpgradeRequestWriteSerializer(serializers.Serializer):
     """Input of create (all required fields) and of a partial update while draft."""
 
-    title = serializers.CharField(max_length=200)
-    justification = serializers.CharField(max_length=20000, required=False, allow_blank=True)
+    title = TextField(max_length=200)
+    justification = TextField(max_length=20000, required=False, allow_blank=True)
     risk_class = serializers.ChoiceField(choices=UpgradeRequest._meta.get_field("risk_class").choices,
                                          required=False)
     window_start = serializers.DateTimeField(required=False, allow_null=True)
     window_end = serializers.DateTimeField(required=False, allow_null=True)
-    external_ref = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    external_ref = TextField(max_length=80, required=False, allow_blank=True)
     external_url = serializers.URLField(max_length=500, required=False, allow_blank=True)
     items = ItemInputSerializer(many=True, required=True, allow_empty=True)
 
@@ -56,7 +69,7 @@ class UpgradeRequestWriteSerializer(serializers.Serializer):
 
 
 class TransitionInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    reason = TextField(max_length=5000, required=False, allow_blank=True, default="")
 
 
 class TransitionStateSerializer(serializers.Serializer):
@@ -70,11 +83,12 @@ class TransitionStateSerializer(serializers.Serializer):
 
 class DutySerializer(serializers.Serializer):
     duty = serializers.ChoiceField(choices=["assessor", "implementer", "validator"])
-    user = serializers.CharField(max_length=150)
+    user = TextField(max_length=150)
 
 
 class CommentSerializer(serializers.ModelSerializer):
     author = serializers.CharField(source="author.username", read_only=True)
+    body = TextField(max_length=10000)
 
     class Meta:
         model = Comment

@@ -40,6 +40,11 @@ class UpgradeRequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         params = self.request.query_params
         filters = {k: params.get(k) for k in ("q", "state", "risk_class", "system", "environment", "requester",
                                               "created_from", "created_to", "sort") if params.get(k)}
+        for key, value in filters.items():
+            if "\x00" in value or len(value) > 200:
+                from rest_framework.exceptions import ValidationError
+
+                raise ValidationError({key: "Use at most 200 printable characters."})
         for key in ("created_from", "created_to"):
             if key in filters:
                 from datetime import date
