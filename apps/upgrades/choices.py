@@ -25,6 +25,8 @@ CAB_VISIBLE_STATES = [
     State.COMPLETED, State.ROLLED_BACK, State.FAILED, State.CLOSED,
 ]
 EDITABLE_STATES = {State.DRAFT}
+# until a plan owns the windows, the requested window may still move while assessing and planning
+WINDOW_EDITABLE_STATES = {State.DRAFT, State.ASSESSING, State.PLANNING}
 
 
 class RiskClass(models.TextChoices):

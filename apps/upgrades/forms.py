@@ -56,6 +56,24 @@ class UpgradeRequestForm(forms.Form):
         return data
 
 
+class WindowForm(forms.Form):
+    """The requested window alone: it may still move while the request is assessed and planned."""
+
+    window_start = LocalDateTimeField(label="Requested window start")
+    window_end = LocalDateTimeField(label="Requested window end")
+
+    def __init__(self, *args, tzname: str = "UTC", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["window_start"].help_text = f"In your time zone ({tzname}); stored in UTC."
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("window_start"), data.get("window_end")
+        if start and end and end <= start:
+            self.add_error("window_end", "The window must end after it starts.")
+        return data
+
+
 class ItemForm(forms.Form):
     system = forms.ModelChoiceField(queryset=System.objects.order_by("name"), empty_label="— system —")
     component = forms.ModelChoiceField(

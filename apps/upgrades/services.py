@@ -22,7 +22,7 @@ from apps.core import clock
 from apps.inventory.models import Component, System
 
 from . import gates
-from .choices import EDITABLE_STATES, FINAL_STATES, RiskClass, State
+from .choices import EDITABLE_STATES, FINAL_STATES, WINDOW_EDITABLE_STATES, RiskClass, State
 from .models import Attachment, Comment, ReferenceCounter, UpgradeItem, UpgradeRequest
 from .workflow import TRANSITIONS, Transition, available_from
 
@@ -243,7 +243,9 @@ def upgrade_update(*, request: UpgradeRequest, by, items: list | None = None, **
     try:
         with transaction.atomic():
             request = _lock(request)
-            _editable(request, "edit", "only drafts can be edited.")
+            window_only = cleaned_items is None and set(cleaned) <= {"window_start", "window_end"}
+            if not (window_only and request.state in WINDOW_EDITABLE_STATES):
+                _editable(request, "edit", "only drafts can be edited (the requested window until planning ends).")
             _requester_or_admin(request, by)
             _check_window(cleaned.get("window_start", request.window_start),
                           cleaned.get("window_end", request.window_end))

@@ -15,8 +15,8 @@ from apps.accounts.duties import DutyRefused
 from apps.accounts.models import User
 
 from . import selectors, services
-from .choices import EDITABLE_STATES, State
-from .forms import (
+from .choices import EDITABLE_STATES, WINDOW_EDITABLE_STATES, State
+from .forms import (WindowForm,
     AssignForm,
     AttachmentForm,
     CommentForm,
@@ -94,11 +94,13 @@ def request_create(request):
 @login_required
 def request_edit(request, reference):
     upgrade = selectors.upgrade_get(user=request.user, reference=reference)
-    if upgrade.state not in EDITABLE_STATES:
+    if upgrade.state not in WINDOW_EDITABLE_STATES:
         messages.error(request, "Only drafts can be edited.")
         return redirect(upgrade)
     if not (request.user.has_role(Role.ADMIN) or Duty.REQUESTER in duties.duties_of(request.user, upgrade)):
         raise PermissionDenied("Only the requester edits a draft.")
+    if upgrade.state not in EDITABLE_STATES:
+        return _edit_window(request, upgrade)
     initial_items = [{"system": i.system, "component": i.component, "product": i.product,
                       "current_version": i.current_version, "target_version": i.target_version}
                      for i in upgrade.items.select_related("system", "component")]
@@ -121,6 +123,24 @@ def request_edit(request, reference):
             return redirect(upgrade)
     status = 400 if request.method == "POST" else 200
     return render(request, "upgrades/form.html", {"form": form, "items": items, "upgrade": upgrade}, status=status)
+
+
+def _edit_window(request, upgrade):
+    form = WindowForm(request.POST or None, initial={"window_start": upgrade.window_start,
+                                                     "window_end": upgrade.window_end}, tzname=_tzname(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.upgrade_update(request=upgrade, by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _apply_service_errors(form, exc)
+        except services.TransitionRefused as exc:
+            form.add_error(None, " ".join(exc.reasons))
+        else:
+            messages.success(request, "The requested window is updated.")
+            return redirect(upgrade)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "upgrades/form.html", {"form": form, "items": None, "upgrade": upgrade,
+                                                  "window_only": True}, status=status)
 
 
 def _history_row(event) -> dict:
@@ -170,6 +190,8 @@ def _detail_context(request, upgrade, **extra):
         "history": [_history_row(e) for e in selectors.upgrade_history(upgrade)],
         "can_contribute": selectors.can_contribute(user, upgrade),
         "can_edit": upgrade.state in EDITABLE_STATES and (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties),
+        "can_move_window": upgrade.state in WINDOW_EDITABLE_STATES and upgrade.state not in EDITABLE_STATES
+        and (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties),
         "can_revise": upgrade.state == State.REJECTED and user.has_role(Role.CHANGE_MANAGER),
         "comment_form": CommentForm(),
         "attachment_form": AttachmentForm(),

@@ -219,3 +219,20 @@ def test_two_concurrent_transitions_on_one_request_let_exactly_one_through(trans
     assert events(final, "upgrade.transition").count() == 1
     refused = events(final, "upgrade.transition_refused").get()
     assert "is assessing" in refused.data["reasons"][0]
+
+
+def test_requested_window_can_still_be_given_while_planning(requester, assessor, component_a, client):
+    """A request started without a window is not stuck: the requester moves the window until planning ends."""
+    upgrade = make_request(requester, component_a, window_start=None, window_end=None)
+    upgrade_duty_assign(request=upgrade, by=requester, user=assessor, duty="assessor")
+    upgrade = upgrade_transition(request=upgrade, by=requester, transition="start_assessment")
+    upgrade = upgrade_transition(request=upgrade, by=assessor, transition="finish_assessment")
+    with pytest.raises(TransitionRefused):
+        upgrade_update(request=upgrade, by=requester, title="A new title while planning")
+    client.force_login(requester)
+    response = client.post(f"/upgrades/{upgrade.reference}/edit/",
+                           {"window_start": "2026-12-06T01:00", "window_end": "2026-12-06T03:00"})
+    assert response.status_code == 302
+    upgrade.refresh_from_db()
+    assert upgrade.window_start == dt.datetime(2026, 12, 6, 1, tzinfo=dt.UTC)
+    assert blockers(upgrade, requester, "submit_to_cab") == []

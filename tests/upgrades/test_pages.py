@@ -146,10 +146,18 @@ def test_detail_shows_lifecycle_checklist_people_and_history(upgrade, requester,
 
 
 def test_edit_of_a_non_draft_redirects_with_a_message(upgrade, drive, requester, login):
-    upgrade = drive(upgrade, State.ASSESSING)
+    upgrade = drive(upgrade, State.CAB_REVIEW)
     client = login(requester)
     response = client.get(reverse("upgrades:edit", args=[upgrade.reference]), follow=True)
     assert "Only drafts can be edited." in response.content.decode()
+
+
+def test_edit_while_assessing_offers_only_the_window(upgrade, drive, requester, login):
+    upgrade = drive(upgrade, State.ASSESSING)
+    client = login(requester)
+    body = client.get(reverse("upgrades:edit", args=[upgrade.reference])).content.decode()
+    assert "only the requested window can still change" in body
+    assert 'name="title"' not in body
 
 
 def test_create_in_the_browser_makes_a_draft_with_its_items(requester, component_a, login):
