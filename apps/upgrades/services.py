@@ -295,7 +295,8 @@ def upgrade_delete_draft(*, request: UpgradeRequest, by) -> None:
 # --- transitions ---------------------------------------------------------------------------
 
 
-def _actor_reasons(request: UpgradeRequest, user, transition: Transition) -> list[str]:
+def actor_reasons(request: UpgradeRequest, user, transition: Transition) -> list[str]:
+    """Why `user` may not take `transition` as a person (duty, role, segregation of duties); empty: may."""
     if user is None or not user.is_authenticated or not user.is_active:
         return ["You must be signed in."]
     if transition.roles and user.has_role(*transition.roles):
@@ -317,7 +318,7 @@ def transition_blockers(request: UpgradeRequest, user, name: str, reason: str = 
     if request.state not in transition.sources:
         return [(f"{request.reference} is {request.get_state_display().lower()}; "
                  f"“{transition.label}” is not possible from there.")]
-    reasons = _actor_reasons(request, user, transition)
+    reasons = actor_reasons(request, user, transition)
     if check_reason and transition.needs_reason and not (reason or "").strip():
         reasons.append("Give a reason.")
     if check_reason and "\x00" in (reason or ""):

@@ -14,9 +14,9 @@ from apps.accounts.choices import Duty, Role
 from apps.accounts.duties import DutyRefused
 from apps.accounts.models import User
 
-from . import selectors, services
+from . import gates, selectors, services
 from .choices import EDITABLE_STATES, WINDOW_EDITABLE_STATES, State
-from .forms import (WindowForm,
+from .forms import (
     AssignForm,
     AttachmentForm,
     CommentForm,
@@ -24,6 +24,7 @@ from .forms import (WindowForm,
     ItemFormSet,
     TransitionForm,
     UpgradeRequestForm,
+    WindowForm,
 )
 from .workflow import TRANSITIONS
 
@@ -143,19 +144,51 @@ def _edit_window(request, upgrade):
                                                   "window_only": True}, status=status)
 
 
-def _history_row(event) -> dict:
-    # JSON keys such as "items" would shadow dict methods in the template; hand it plain pairs
-    before = event.before if isinstance(event.before, dict) else {}
-    after = event.after if isinstance(event.after, dict) else {}
-    def show(value):
-        return ", ".join(str(v) for v in value) if isinstance(value, list) else value
+def _history_row(event, names: dict) -> dict:
+    """One audit event as a sentence: who (display name), what (in words), the changed fields.
 
-    changes = [{"field": k, "before": show(before.get(k)), "had_before": k in before, "after": show(v)}
-               for k, v in after.items()]
-    changes += [{"field": k, "before": show(v), "had_before": True, "after": "—"}
-                for k, v in before.items() if k not in after]
+    Empty values are left out and times are shown in the reader's zone. JSON keys such as
+    "items" would shadow dict methods in the template, so the template gets plain pairs.
+    """
+    from apps.core.templatetags.tollgate import action_label, audit_changes
+
     data = event.data if isinstance(event.data, dict) else {}
-    return {"event": event, "changes": changes, "reason": data.get("reason", ""), "reasons": data.get("reasons", [])}
+    what = action_label(event.action)
+    if event.action == "upgrade.transition" and data.get("transition") in TRANSITIONS:
+        what = TRANSITIONS[data["transition"]].label
+    elif event.action in ("duty.assign", "duty.revoke") and isinstance(event.after or event.before, dict):
+        detail = event.after or event.before
+        person = names.get(detail.get("user"), detail.get("user", ""))
+        what = f"{'Assigned' if event.action == 'duty.assign' else 'Removed'} {detail.get('duty', '')}: {person}"
+    changes = [] if event.action.startswith("duty.") else audit_changes(event)
+    return {"event": event, "who": names.get(event.actor_username, event.actor_username or "Tollgate"),
+            "what": what, "changes": changes, "reason": data.get("reason", ""), "reasons": data.get("reasons", [])}
+
+
+def _history(upgrade) -> list[dict]:
+    events = list(selectors.upgrade_history(upgrade))
+    usernames = {e.actor_username for e in events}
+    usernames |= {(e.after or {}).get("user") for e in events if isinstance(e.after, dict)}
+    names = {u.username: u.display_name for u in User.objects.filter(username__in=[n for n in usernames if n])}
+    return [_history_row(e, names) for e in events]
+
+
+def _step(upgrade, user, t, reasons, holders) -> dict:
+    """A checklist entry: can this reader take it, and if not, who it is waiting for."""
+    mine = not services.actor_reasons(upgrade, user, t)
+    waiting_for = ""
+    if not mine:
+        people = [u.display_name for d in t.duties for u in holders.get(d, [])]
+        if people:
+            waiting_for = f"{', '.join(people)} ({' or '.join(Duty(d).label.lower() for d in t.duties)})"
+        elif t.roles:
+            waiting_for = " or ".join("a " + Role(r).label for r in t.roles)
+        else:
+            waiting_for = f"the {' or '.join(Duty(d).label.lower() for d in t.duties)} (not assigned yet)"
+    gate_reasons = gates.gate_reasons(upgrade, t.name) if not mine else reasons
+    return {"t": t, "reasons": reasons, "mine": mine, "waiting_for": waiting_for, "gate_reasons": gate_reasons,
+            "destructive": t.name in ("cancel", "reject", "fail", "roll_back"),
+            "form": TransitionForm(prefix=t.name)}
 
 
 def _detail_context(request, upgrade, **extra):
@@ -171,10 +204,10 @@ def _detail_context(request, upgrade, **extra):
             "form": AssignForm(duty=duty.value, prefix=duty.value) if can_assign and duty in services.ASSIGNABLE
             else None,
         })
-    checklist = [
-        {"t": t, "reasons": reasons, "form": TransitionForm(prefix=t.name)}
-        for t, reasons in services.next_transitions(upgrade, user)
-    ]
+    checklist = [_step(upgrade, user, t, reasons, holders)
+                 for t, reasons in services.next_transitions(upgrade, user)]
+    # what the reader can do first, then what waits for others
+    checklist.sort(key=lambda e: (not e["mine"], e["destructive"]))
     state_index = MAIN_PATH.index(upgrade.state) if upgrade.state in MAIN_PATH else None
     context = {
         "upgrade": upgrade,
@@ -187,7 +220,7 @@ def _detail_context(request, upgrade, **extra):
         "off_path": upgrade.state not in MAIN_PATH,
         "comments": upgrade.comments.select_related("author"),
         "attachments": upgrade.attachments.select_related("uploaded_by"),
-        "history": [_history_row(e) for e in selectors.upgrade_history(upgrade)],
+        "history": _history(upgrade),
         "can_contribute": selectors.can_contribute(user, upgrade),
         "can_edit": upgrade.state in EDITABLE_STATES and (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties),
         "can_move_window": upgrade.state in WINDOW_EDITABLE_STATES and upgrade.state not in EDITABLE_STATES

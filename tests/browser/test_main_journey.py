@@ -129,7 +129,7 @@ def test_manager_raises_request_assigns_assessor_and_starts_assessment(
     steps = page.locator("section[aria-labelledby=next-h]")
     start = steps.locator("ul.checklist > li", has_text="Start assessment")
     expect(start.locator(".state")).to_have_text("Assessing")
-    expect(start).to_contain_text("Blocked:")
+    expect(start).to_contain_text("Blocked")
     expect(start).to_contain_text("Assign an assessor on the People panel.")
     expect(start.get_by_role("button", name="Start assessment")).to_have_count(0)
     shots(page, "04-detail-draft", keep=True)

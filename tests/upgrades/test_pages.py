@@ -141,8 +141,16 @@ def test_detail_shows_lifecycle_checklist_people_and_history(upgrade, requester,
     assert "Lifecycle" in text and "Next steps" in text and "People" in text and "History" in text
     assert "Start assessment" in text and "✓ Ready" in text
     assert "Cancel" in text
-    assert "upgrade.create" in text and "duty.assign" in text
+    assert "Created the request" in text and "Assigned assessor: assessor" in text
     assert "ledger-db" in text and "13.14" in text and "16.4" in text
+
+
+def test_checklist_says_who_a_step_waits_for(upgrade, drive, requester, assessor, login):
+    upgrade = drive(upgrade, State.ASSESSING)
+    text = login(requester).get(upgrade.get_absolute_url()).content.decode()
+    assert f"Waiting for {assessor.display_name} (assessor)" in text
+    text = login(assessor).get(upgrade.get_absolute_url()).content.decode()
+    assert "Finish assessment" in text and "Waiting for" not in text.split("Finish assessment")[1].split("</li>")[0]
 
 
 def test_edit_of_a_non_draft_redirects_with_a_message(upgrade, drive, requester, login):
@@ -269,5 +277,5 @@ def test_history_shows_what_changed(upgrade, requester, validator, login):
     text = login(requester).get(upgrade.get_absolute_url()).content.decode()
     assert "title: Upgrade ledger database to PostgreSQL 16 → Ledger to PostgreSQL 16.4" in text
     assert "state: draft → assessing" in text
-    assert "user: validator → —" in text
+    assert f"Removed validator: {validator.display_name}" in text
     assert "Core Ledger/postgresql 13.14→16.4" in text

@@ -57,3 +57,14 @@ def audit_changes(event) -> list[dict]:
         rows.append({"field": key.replace("_", " "), "before": _show(b) if key in before else None,
                      "after": _show(a) if key in after else None})
     return rows
+
+
+@register.filter
+def unique_systems(items) -> list:
+    """The systems of a request's items, each once, in item order (items are prefetched)."""
+    seen, systems = set(), []
+    for item in items:
+        if item.system_id not in seen:
+            seen.add(item.system_id)
+            systems.append(item.system)
+    return systems
