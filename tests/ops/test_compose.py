@@ -119,7 +119,9 @@ def test_image_is_python_311_slim_and_does_not_run_as_root(dockerfile):
 def test_image_installs_the_project_gunicorn_and_collects_static_files(dockerfile):
     runs = " ".join(line for line in dockerfile if line.startswith("RUN "))
     assert re.search(r"pip install[^&]*\s(-e\s+)?\.(\s|$)", runs)
-    assert "gunicorn" in runs
+    # gunicorn and whitenoise come with the project's own dependencies
+    dependencies = (ROOT / "pyproject.toml").read_text().split("[project.optional-dependencies]")[0]
+    assert "gunicorn" in dependencies and "whitenoise" in dependencies
     assert "collectstatic --noinput" in runs
     assert any(line.startswith("CMD") and "gunicorn" in line for line in dockerfile)
 
