@@ -11,7 +11,7 @@ from itertools import islice
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from .choices import ImportStatus
+from .choices import ImportKind, ImportStatus
 from .models import Component, Dependency, Endpoint, Environment, ImportJob, System
 from .versions import ConstraintError, satisfies
 
@@ -205,11 +205,13 @@ ERROR_ROWS_SHOWN = 500
 
 
 def import_job_list(*, limit: int = 20) -> QuerySet:
-    return ImportJob.objects.select_related("created_by").order_by("-created_at", "-pk")[:limit]
+    return import_job_queryset()[:limit]
 
 
 def import_job_queryset() -> QuerySet:
-    return ImportJob.objects.select_related("created_by").order_by("-created_at", "-pk")
+    """CSV imports only: SBOM jobs share the table but have their own pages."""
+    return (ImportJob.objects.filter(kind__in=ImportKind.values).select_related("created_by")
+            .order_by("-created_at", "-pk"))
 
 
 def import_job_get(*, pk: int) -> ImportJob:

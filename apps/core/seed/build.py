@@ -20,6 +20,7 @@ from apps.accounts.services import profile_update
 from apps.audit.services import audit_append
 from apps.core import clock
 from apps.inventory import importers
+from apps.inventory.lifecycle import load_shipped as load_shipped_lifecycle
 from apps.inventory.models import Component, Dependency
 from apps.inventory.services import inventory_object_save
 from apps.upgrades import services as upgrades
@@ -214,6 +215,8 @@ class Builder:
             self.people()
             clock.set_to(start + dt.timedelta(days=1, hours=1))
             self.inventory()
+            # vendor lifecycle of the demo's products (endoflife.date data shipped with the app)
+            load_shipped_lifecycle(by=self.users["admin"])
             self.history()
             clock.set_to(self.now)
             for user in self.users.values():
