@@ -253,3 +253,23 @@ class ReleaseRequirement(models.Model):
 
     class Meta:
         ordering = ["product", "version_spec"]
+
+
+class BusinessWorkflow(models.Model):
+    """A business-critical workflow that must stay uninterrupted while a system changes."""
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="workflows")
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_workflows", help_text="The person who answers for it.")
+    owner_team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="owned_workflows")
+    stakeholder_notes = models.TextField(blank=True, help_text="What the stakeholder interview found.")
+    interviewed_at = models.DateField(null=True, blank=True, help_text="When the stakeholders were interviewed.")
+
+    class Meta:
+        ordering = ["system__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["system", "name"], name="workflow_unique_per_system")]
+
+    def __str__(self) -> str:
+        return f"{self.system.name}: {self.name}"

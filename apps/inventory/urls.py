@@ -2,6 +2,9 @@ from django.urls import path
 from django.views.generic import RedirectView
 
 from . import views
+from .views import capacity as capacity_views
+from .views import lifecycle as lifecycle_views
+from .views import sbom as sbom_views
 
 app_name = "inventory"
 urlpatterns = [
@@ -30,4 +33,21 @@ urlpatterns = [
     path("import/", views.import_start, name="import"),
     path("import/<int:pk>/", views.import_detail, name="import-detail"),
     path("import/<int:pk>/progress/", views.import_progress, name="import-progress"),
+    path("capacity/", capacity_views.capacity_list, name="capacity"),
+    path("capacity/new/", capacity_views.capacity_create, name="capacity-create"),
+    path("capacity/<int:pk>/edit/", capacity_views.capacity_edit, name="capacity-edit"),
+    path("capacity/<int:pk>/delete/", capacity_views.capacity_delete, name="capacity-delete"),
+    path("requirements/", capacity_views.requirement_list, name="requirements"),
+    path("requirements/new/", capacity_views.requirement_create, name="requirement-create"),
+    path("requirements/<int:pk>/edit/", capacity_views.requirement_edit, name="requirement-edit"),
+    path("requirements/<int:pk>/delete/", capacity_views.requirement_delete, name="requirement-delete"),
+    path("workflows/", capacity_views.workflow_list, name="workflows"),
+    path("workflows/new/", capacity_views.workflow_create, name="workflow-create"),
+    path("workflows/<int:pk>/edit/", capacity_views.workflow_edit, name="workflow-edit"),
+    path("workflows/<int:pk>/delete/", capacity_views.workflow_delete, name="workflow-delete"),
+    path("systems/<slug:slug>/workflows/", capacity_views.system_workflows, name="system-workflows"),
+    path("components/<int:pk>/sbom/", sbom_views.sbom_detail, name="component-sbom"),
+    path("sbom-jobs/<int:pk>/", sbom_views.sbom_job, name="sbom-job"),
+    path("sbom-jobs/<int:pk>/progress/", sbom_views.sbom_job_progress, name="sbom-job-progress"),
+    path("lifecycle/", lifecycle_views.lifecycle_list, name="lifecycle"),
 ]
