@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.inventory.api.urls")),
     path("", include("apps.upgrades.api.urls")),
+    path("", include("apps.assessments.api.urls")),
     path("", include("apps.audit.api.urls")),
 ]
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("inventory/", include("apps.inventory.urls")),
     path("upgrades/", include("apps.upgrades.urls")),
+    path("upgrades/", include("apps.assessments.urls")),
     path("audit/", include("apps.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -66,6 +66,10 @@ def drive(personas):
             assert upgrade.state in reached, f"{to_state} is not reachable from {upgrade.state}"
             start = reached.index(upgrade.state) + 1
         for name, who in route[start:]:
+            if name == "finish_assessment":  # the assessments gate: a completed assessment first
+                from apps.assessments.services import assessment_pass
+
+                assessment_pass(request=upgrade, by=personas[who])
             upgrade = upgrade_transition(request=upgrade, by=personas[who], transition=name, reason=reason_for(name))
         upgrade.refresh_from_db()
         assert upgrade.state == to_state

@@ -1,6 +1,8 @@
 """Segregation of duties on one request: the DESIGN.md matrix per risk class, audited refusals, re-checks."""
 
 import pytest
+
+from apps.assessments.services import assessment_pass
 from django.urls import reverse
 
 from apps.accounts import duties
@@ -55,6 +57,8 @@ def take(upgrade, user, duty):
     owner = upgrade.requester
     for name in ("start_assessment", "finish_assessment", "submit_to_cab"):
         by = _holder(upgrade, "assessor") if name == "finish_assessment" else owner
+        if name == "finish_assessment":
+            assessment_pass(request=upgrade, by=by)
         upgrade = upgrade_transition(request=upgrade, by=by, transition=name)
     return upgrade_transition(request=upgrade, by=user, transition="approve")
 

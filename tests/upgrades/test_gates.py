@@ -4,6 +4,8 @@ import datetime as dt
 
 import pytest
 
+from apps.assessments.services import assessment_pass
+
 from apps.upgrades import gates
 from apps.upgrades.choices import State
 from apps.upgrades.models import UpgradeRequest
@@ -81,6 +83,7 @@ def test_requested_window_blocks_submission_to_the_cab(requester, assessor, comp
     assert gates.gate_reasons(upgrade, "submit_to_cab") == []
     upgrade = upgrade_update(request=upgrade, by=requester, window_start=None, window_end=None)
     upgrade = upgrade_transition(request=upgrade, by=requester, transition="start_assessment")
+    assessment_pass(request=upgrade, by=assessor)
     upgrade = upgrade_transition(request=upgrade, by=assessor, transition="finish_assessment")
     assert blockers(upgrade, requester, "submit_to_cab") == [NO_WINDOW]
     with pytest.raises(TransitionRefused) as exc:
@@ -173,6 +176,7 @@ def test_the_service_rereads_the_state_after_the_lock(upgrade, requester):
 def test_a_stale_draft_cannot_be_edited_once_it_moved_on(upgrade, requester, assessor):
     stale = UpgradeRequest.objects.get(pk=upgrade.pk)
     upgrade = upgrade_transition(request=upgrade, by=requester, transition="start_assessment")
+    assessment_pass(request=upgrade, by=assessor)
     upgrade_transition(request=upgrade, by=assessor, transition="finish_assessment")
     # editing a stale draft is refused too: the row is no longer a draft
     with pytest.raises(TransitionRefused) as exc:
@@ -226,6 +230,7 @@ def test_requested_window_can_still_be_given_while_planning(requester, assessor,
     upgrade = make_request(requester, component_a, window_start=None, window_end=None)
     upgrade_duty_assign(request=upgrade, by=requester, user=assessor, duty="assessor")
     upgrade = upgrade_transition(request=upgrade, by=requester, transition="start_assessment")
+    assessment_pass(request=upgrade, by=assessor)
     upgrade = upgrade_transition(request=upgrade, by=assessor, transition="finish_assessment")
     with pytest.raises(TransitionRefused):
         upgrade_update(request=upgrade, by=requester, title="A new title while planning")

@@ -2,6 +2,8 @@
 
 import pytest
 
+from apps.assessments.services import assessment_pass
+
 from apps.upgrades.choices import FINAL_STATES, State
 from apps.upgrades.services import TransitionRefused, next_transitions, upgrade_revise, upgrade_transition
 from apps.upgrades.workflow import TRANSITIONS, available_from
@@ -64,6 +66,8 @@ def test_allowed_transition_succeeds(upgrade, drive, personas, name, source, who
     upgrade = drive(upgrade, source)
     spec = TRANSITIONS[name]
     reason = reason_for(name)
+    if name == "finish_assessment":
+        assessment_pass(request=upgrade, by=personas[who])
     result = upgrade_transition(request=upgrade, by=personas[who], transition=name, reason=reason)
     upgrade.refresh_from_db()
     assert result.state == upgrade.state == spec.target
@@ -126,6 +130,8 @@ def test_the_requester_who_is_also_on_the_cab_cannot_approve_their_own_request(
     for user, duty in ((assessor, "assessor"), (implementer, "implementer"), (validator, "validator")):
         upgrade_duty_assign(request=upgrade, by=both, user=user, duty=duty)
     for name, who in (("start_assessment", both), ("finish_assessment", assessor), ("submit_to_cab", both)):
+        if name == "finish_assessment":
+            assessment_pass(request=upgrade, by=who)
         upgrade = upgrade_transition(request=upgrade, by=who, transition=name)
     for name in ("approve", "reject"):
         reasons = assert_refused(upgrade, both, name, REASON, contains="Segregation of duties")
