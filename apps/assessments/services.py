@@ -12,6 +12,7 @@ from apps.accounts import duties
 from apps.accounts.choices import Duty, Role
 from apps.audit.services import audit_append
 from apps.core import clock
+from apps.core.validation import clean_text
 from apps.upgrades.choices import State
 from apps.upgrades.models import UpgradeRequest
 
@@ -29,20 +30,7 @@ class AssessmentRefused(Exception):
         super().__init__("; ".join(reasons))
 
 
-def _text(errors: dict, field: str, value, *, required: bool, max_length: int) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = "Enter text."
-        return ""
-    value = value.strip()
-    if "\x00" in value:
-        errors[field] = "The text contains a NUL character; remove it."
-    elif required and not value:
-        errors[field] = "This field is required."
-    elif len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters (it has {len(value)})."
-    return value
+_text = clean_text
 
 
 def _refused(exc, *, action: str, by, obj, **data) -> None:

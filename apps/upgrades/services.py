@@ -19,6 +19,7 @@ from apps.accounts.choices import Duty, Role
 from apps.accounts.notifications import notify
 from apps.audit.services import audit_append, field_diff
 from apps.core import clock
+from apps.core.validation import clean_text
 from apps.inventory.models import Component, System
 
 from . import gates
@@ -40,20 +41,7 @@ class TransitionRefused(Exception):
 # --- validation shared by create and edit ----------------------------------------------
 
 
-def _text(errors: dict, field: str, value, *, required: bool, max_length: int) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        errors[field] = "Enter text."
-        return ""
-    value = value.strip()
-    if "\x00" in value:
-        errors[field] = "The text contains a NUL character; remove it."
-    elif required and not value:
-        errors[field] = "This field is required."
-    elif len(value) > max_length:
-        errors[field] = f"Use at most {max_length} characters (it has {len(value)})."
-    return value
+_text = clean_text
 
 
 def _clean_fields(data: dict) -> dict:
