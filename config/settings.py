@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "apps.upgrades",
     # domain layer
     "apps.assessments",
+    "apps.rollouts",
+    "apps.cab",
+    "apps.execution",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,12 @@ api_v1 = [
     path("", include("apps.upgrades.api.urls")),
     path("", include("apps.assessments.api.urls")),
     path("", include("apps.audit.api.urls")),
+    path("", include("apps.rollouts.api.urls")),
+    path("", include("apps.rollouts.api.calendar_urls")),
+    path("", include("apps.cab.api.urls")),
+    path("", include("apps.cab.api.board_urls")),
+    path("", include("apps.execution.api.run_urls")),
+    path("", include("apps.execution.api.health_urls")),
 ]
 
 urlpatterns = [
@@ -29,6 +35,12 @@ urlpatterns = [
     path("inventory/", include("apps.inventory.urls")),
     path("upgrades/", include("apps.upgrades.urls")),
     path("upgrades/", include("apps.assessments.urls")),
+    path("upgrades/", include("apps.rollouts.urls")),
+    path("upgrades/", include("apps.execution.urls")),
+    path("calendar/", include("apps.rollouts.calendar.urls")),
+    path("cab/", include("apps.cab.urls")),
+    path("cab/", include("apps.cab.urls_board")),
+    path("health/", include("apps.execution.urls_health")),
     path("audit/", include("apps.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

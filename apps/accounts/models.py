@@ -95,3 +95,17 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["user", "read_at"])]
+
+
+class StepUpToken(models.Model):
+    """Proof of a re-authentication within the last minutes, for signing through the API.
+
+    Obtained by posting the password to /api/v1/auth/step-up/; only the SHA-256 of the
+    secret is kept. CAB votes, freeze-exception decisions, UAT sign-offs and validations
+    accept it instead of a password field.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="step_up_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()

@@ -1,4 +1,12 @@
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+
+
+def _maybe(nav: list, label: str, name: str) -> None:
+    """Add a page that an app provides, when that app is installed and routes it."""
+    try:
+        nav.append((label, reverse(name)))
+    except NoReverseMatch:
+        pass
 
 
 def navigation(request):
@@ -13,6 +21,11 @@ def navigation(request):
         ("Upgrade requests", reverse("upgrades:list")),
         ("Inventory", reverse("inventory:systems")),
     ]
+    _maybe(nav, "Calendar", "calendar:month")
+    if "cab_member" in roles or "admin" in roles or "auditor" in roles:
+        _maybe(nav, "CAB", "cab_board:queue")
+    if roles & {"implementer", "validator", "admin", "change_manager"}:
+        _maybe(nav, "Health checks", "health:checks")
     if "auditor" in roles or "admin" in roles:
         nav.append(("Audit trail", reverse("audit:list")))
     if "admin" in roles:

@@ -27,6 +27,10 @@ class System(models.Model):
     owner_team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="systems")
     criticality = models.CharField(max_length=20, choices=Criticality.choices, default=Criticality.MEDIUM)
     region = models.CharField(max_length=40, help_text="Where the system runs and its data lives, e.g. eu-central.")
+    timezone = models.CharField(
+        max_length=64, default="UTC",
+        help_text="IANA time zone of the system's region (e.g. Europe/Berlin): windows are also shown in it.",
+    )
     business_workflows = models.TextField(
         blank=True, help_text="Business-critical workflows that depend on it, one per line."
     )
@@ -273,3 +277,24 @@ class BusinessWorkflow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system.name}: {self.name}"
+
+
+class Integration(models.Model):
+    """A third-party integration of a system (payment network, market data feed, partner API ...).
+
+    A rollout plan needs a fallback procedure for every integration of the systems it changes.
+    """
+
+    system = models.ForeignKey(System, on_delete=models.CASCADE, related_name="integrations")
+    name = models.CharField(max_length=120)
+    partner = models.CharField(max_length=120, help_text="The third party on the other side.")
+    protocol = models.CharField(max_length=60, blank=True, help_text="e.g. SWIFT FIN, REST, SFTP batch.")
+    endpoint = models.ForeignKey(Endpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["system__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["system", "name"], name="integration_unique_per_system")]
+
+    def __str__(self) -> str:
+        return f"{self.system.name} ↔ {self.partner}: {self.name}"

@@ -27,6 +27,10 @@ class UpgradeRequest(models.Model):
     revised_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="revisions"
     )
+    fix_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fixes",
+        help_text="The upgrade this (emergency) request fixes: a hotfix counts against that upgrade's success.",
+    )
     state_reason = models.TextField(blank=True, help_text="Why the last transition was taken, where it needs one.")
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()

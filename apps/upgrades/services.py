@@ -22,7 +22,7 @@ from apps.core import clock
 from apps.core.validation import clean_text
 from apps.inventory.models import Component, System
 
-from . import gates
+from . import effects, gates
 from .choices import EDITABLE_STATES, FINAL_STATES, WINDOW_EDITABLE_STATES, RiskClass, State
 from .models import Attachment, Comment, ReferenceCounter, UpgradeItem, UpgradeRequest
 from .workflow import TRANSITIONS, Transition, available_from
@@ -351,6 +351,7 @@ def upgrade_transition(*, request: UpgradeRequest, by, transition: str, reason: 
             request.state_changed_at = now
             request.updated_at = now
             request.save(update_fields=["state", "state_reason", "state_changed_at", "updated_at"])
+            effects.run_effects(request=request, by=by, transition=transition, reason=reason)
             audit_append(
                 action="upgrade.transition",
                 actor=by,

@@ -3,6 +3,7 @@
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.core.seed import run_before
 from apps.upgrades.choices import State
 from apps.upgrades.models import Attachment, Comment, UpgradeItem, UpgradeRequest
 from apps.upgrades.services import upgrade_transition
@@ -66,10 +67,11 @@ def drive(personas):
             assert upgrade.state in reached, f"{to_state} is not reachable from {upgrade.state}"
             start = reached.index(upgrade.state) + 1
         for name, who in route[start:]:
-            if name == "finish_assessment":  # the assessments gate: a completed assessment first
-                from apps.assessments.services import assessment_pass
-
-                assessment_pass(request=upgrade, by=personas[who])
+            # what each app's gates need comes from the same hooks the demo seed uses
+            # (a completed assessment, a complete plan, the CAB's votes ...)
+            upgrade = run_before(name, request=upgrade, by=personas[who], users=personas)
+            if upgrade.state == TRANSITIONS[name].target:  # a hook took it (the CAB's quorum approves)
+                continue
             upgrade = upgrade_transition(request=upgrade, by=personas[who], transition=name, reason=reason_for(name))
         upgrade.refresh_from_db()
         assert upgrade.state == to_state

@@ -6,6 +6,6 @@ services under a frozen clock. Later apps extend it: new material in their own
 step, and `register_before(transition, hook)` for what their gates need.
 """
 
-from .build import already_seeded, demo_users_present, register_before, seed
+from .build import already_seeded, demo_users_present, register_before, run_before, seed
 
-__all__ = ["already_seeded", "demo_users_present", "register_before", "seed"]
+__all__ = ["already_seeded", "demo_users_present", "register_before", "run_before", "seed"]

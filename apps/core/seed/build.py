@@ -46,6 +46,18 @@ def register_before(transition: str, hook: Callable) -> None:
         _before[transition].append(hook)
 
 
+def run_before(transition: str, *, request: UpgradeRequest, by, users: dict) -> UpgradeRequest:
+    """Call the hooks registered for `transition`; return the request re-read afterwards.
+
+    A hook may itself move the request (the CAB's last vote approves it automatically):
+    callers then skip the transition when the request already stands in its target state.
+    """
+    for hook in _before[transition]:
+        hook(request=request, by=by, users=users)
+    request.refresh_from_db()
+    return request
+
+
 def already_seeded() -> bool:
     if not User.objects.filter(username="manager").exists():
         return False
@@ -194,8 +206,10 @@ class Builder:
                 self.components[(c.system.slug, c.environment.slug, c.name)] = self._save(
                     importers.ComponentRow, values, instance=c)
         else:
-            for hook in _before[step.transition]:
-                hook(request=request, by=by, users=self.users)
+            request = run_before(step.transition, request=request, by=by, users=self.users)
+            if request.state == TRANSITIONS[step.transition].target:  # a hook took it (automatic decision)
+                self.requests[spec.key] = request
+                return
             reason = step.text if TRANSITIONS[step.transition].needs_reason else ""
             self.requests[spec.key] = upgrades.upgrade_transition(
                 request=request, by=by, transition=step.transition, reason=reason)

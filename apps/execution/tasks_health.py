@@ -1,0 +1,1 @@
+"""Health-check tasks (thin wrappers around apps.execution.health services)."""

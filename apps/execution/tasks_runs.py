@@ -1,0 +1,1 @@
+"""Execution-run tasks (thin wrappers around apps.execution.runs services)."""
