@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "apps.rollouts",
     "apps.cab",
     "apps.execution",
+    # top layer
+    "apps.reporting",
 ]
 
 MIDDLEWARE = [

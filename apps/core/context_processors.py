@@ -21,6 +21,8 @@ def navigation(request):
         ("Upgrade requests", reverse("upgrades:list")),
         ("Inventory", reverse("inventory:systems")),
     ]
+    if roles & {"executive", "change_manager", "admin", "auditor", "cab_member"}:
+        _maybe(nav, "Dashboard", "reporting:dashboard")
     _maybe(nav, "Calendar", "calendar:month")
     if "cab_member" in roles or "admin" in roles or "auditor" in roles:
         _maybe(nav, "CAB", "cab_board:queue")

@@ -35,6 +35,14 @@ class UpgradeRequest(models.Model):
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField()
     state_changed_at = models.DateTimeField()
+    # milestones, written by upgrade_transition: what the KPIs count without replaying the audit trail
+    submitted_at = models.DateTimeField(null=True, blank=True, help_text="Last submitted to the CAB.")
+    decided_at = models.DateTimeField(null=True, blank=True, help_text="Last approved or rejected.")
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Execution started.")
+    finished_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                       help_text="Completed, rolled back or failed.")
+    outcome = models.CharField(max_length=20, blank=True, db_index=True,
+                               help_text="completed, rolled_back or failed: how it ended, kept after closing.")
 
     class Meta:
         ordering = ["-created_at"]

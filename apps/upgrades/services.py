@@ -333,6 +333,13 @@ _NOTIFY = {
 _VERB = {"return_to_planning": "returned", "approve": "decided", "reject": "decided"}
 
 
+_MILESTONES = {
+    "submit_to_cab": "submitted_at", "approve": "decided_at", "reject": "decided_at", "start": "started_at",
+    "complete": "finished_at", "roll_back": "finished_at", "fail": "finished_at",
+}
+_OUTCOMES = {"complete", "roll_back", "fail"}
+
+
 def upgrade_transition(*, request: UpgradeRequest, by, transition: str, reason: str = "") -> UpgradeRequest:
     reason = (reason or "").strip()
     try:
@@ -350,7 +357,15 @@ def upgrade_transition(*, request: UpgradeRequest, by, transition: str, reason: 
             request.state_reason = reason
             request.state_changed_at = now
             request.updated_at = now
-            request.save(update_fields=["state", "state_reason", "state_changed_at", "updated_at"])
+            fields = ["state", "state_reason", "state_changed_at", "updated_at"]
+            milestone = _MILESTONES.get(transition)
+            if milestone:
+                setattr(request, milestone, now)
+                fields.append(milestone)
+            if transition in _OUTCOMES:
+                request.outcome = request.state
+                fields.append("outcome")
+            request.save(update_fields=fields)
             effects.run_effects(request=request, by=by, transition=transition, reason=reason)
             audit_append(
                 action="upgrade.transition",
