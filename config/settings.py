@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "apps.assessments",
     "apps.rollouts",
     "apps.cab",
+    "apps.configuration",
     "apps.execution",
     # top layer
     "apps.reporting",

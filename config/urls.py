@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("apps.cab.api.board_urls")),
     path("", include("apps.execution.api.run_urls")),
     path("", include("apps.execution.api.health_urls")),
+    path("", include("apps.configuration.api.urls")),
     path("", include("apps.reporting.api.urls")),
 ]
 
@@ -43,6 +44,7 @@ urlpatterns = [
     path("cab/", include("apps.cab.urls_board")),
     path("health/", include("apps.execution.urls_health")),
     path("reports/", include("apps.reporting.urls")),
+    path("configuration/", include("apps.configuration.urls")),
     path("audit/", include("apps.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
