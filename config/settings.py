@@ -173,7 +173,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tollgate@localhost")
 
 # --- celery ------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-BROKER_DIR = VAR_DIR / "broker"
+# Each pytest-xdist worker has its own test database, so it gets its own queue (and broker
+# folder) too: a task published by one worker's test is never run against another's database.
+TEST_WORKER = env.str("PYTEST_XDIST_WORKER", default="")
+BROKER_DIR = VAR_DIR / (f"broker-{TEST_WORKER}" if TEST_WORKER else "broker")
+CELERY_TASK_DEFAULT_QUEUE = f"tollgate-{TEST_WORKER}" if TEST_WORKER else "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
