@@ -13,6 +13,8 @@ TEST_STAMP := $(VENV)/.tollgate-test.stamp
 DEMO_HOST ?= 127.0.0.1
 DEMO_PORT ?= 8000
 PYTEST_ARGS ?=
+# pytest-xdist processes (auto = one per core); each has its own test database and Celery queue
+TEST_WORKERS ?= auto
 TEST_VAR_DIR ?= $(CURDIR)/var/test
 TEST_DEPS ?= $(TEST_STAMP)
 
@@ -66,7 +68,7 @@ demo: $(DEMO_STAMP)
 test: $(TEST_DEPS)
 	@mkdir -p $(TEST_VAR_DIR)
 	@set +e; \
-	TOLLGATE_VAR_DIR=$(TEST_VAR_DIR) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	TOLLGATE_VAR_DIR=$(TEST_VAR_DIR) $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test; that is a failure."; exit 1; fi; \
 	exit $$rc
 

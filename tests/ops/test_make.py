@@ -23,7 +23,7 @@ def _make_test(pytest_args: str, **env_overrides: str | None) -> subprocess.Comp
             env[name] = value
     test_var_dir = os.environ.get("TOLLGATE_VAR_DIR", str(ROOT / "var" / "test"))
     return subprocess.run(
-        ["make", "--no-print-directory", "test", "TEST_DEPS=", f"PY={sys.executable}",
+        ["make", "--no-print-directory", "test", "TEST_DEPS=", "TEST_WORKERS=0", f"PY={sys.executable}",
          f"TEST_VAR_DIR={test_var_dir}", f"PYTEST_ARGS={pytest_args}"],
         check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
