@@ -46,3 +46,19 @@ def effects_for(transition: str) -> list[Effect]:
 def run_effects(*, request, by, transition: str, reason: str) -> None:
     for effect in effects_for(transition):
         effect.run(request=request, by=by, transition=transition, reason=reason)
+
+
+# --- when the requested window moves (no transition: an edit) ---------------------------------------------
+
+_window_moved: list[Callable] = []
+
+
+def register_window_moved(effect: Callable) -> None:
+    """`effect(request=, by=)`, called inside upgrade_update's transaction after the window changed."""
+    if effect not in _window_moved:
+        _window_moved.append(effect)
+
+
+def run_window_moved(*, request, by) -> None:
+    for effect in list(_window_moved):
+        effect(request=request, by=by)

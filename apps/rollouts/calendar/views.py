@@ -1,0 +1,402 @@
+"""The change calendar pages: month and week views, freezes, approved windows, a request's schedule checks,
+calendar feeds and the token-protected iCalendar feed itself. Writes call services; reads use selectors."""
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone as djtz
+from django.views.decorators.http import require_POST
+
+from apps.accounts import duties
+from apps.accounts.choices import Duty, Role
+from apps.audit.access import role_required
+from apps.core import clock
+from apps.upgrades.choices import FINAL_STATES
+from apps.upgrades.selectors import upgrade_get, upgrade_visible
+
+from ..models import ApprovedWindow, CalendarFeed, Conflict, ConflictKind, ConflictStatus, Freeze
+from . import ical, selectors, services, windows
+from .forms import (
+    AcceptForm,
+    ApprovedWindowForm,
+    ExceptionForm,
+    FeedForm,
+    FilterForm,
+    FreezeForm,
+    LiftForm,
+    month_start,
+)
+
+MANAGERS = (Role.ADMIN, Role.CHANGE_MANAGER)
+FEED_PAST = dt.timedelta(days=31)
+FEED_AHEAD = dt.timedelta(days=400)
+
+
+def _errors_to_form(form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _zone_name() -> str:
+    return djtz.get_current_timezone_name()
+
+
+# --- month and week -----------------------------------------------------------------------------------
+
+
+def _filters(request):
+    form = FilterForm(request.GET or None)
+    filters, errors = selectors.calendar_filters(request.GET)
+    for key, message in errors.items():
+        form.is_valid()
+        form.add_error(key, message) if key in form.fields else None
+    query = urlencode({k: v for k, v in request.GET.items() if k in selectors.FILTER_KEYS and v})
+    return form, filters, errors, query
+
+
+def _by_day(entries, first: dt.date, last: dt.date, tz) -> dict:
+    days: dict[dt.date, list] = {}
+    for entry in entries:
+        begin = max(entry.start.astimezone(tz).date(), first)
+        end = min((entry.end - dt.timedelta(microseconds=1)).astimezone(tz).date(), last)
+        day = begin
+        while day <= end:
+            days.setdefault(day, []).append(entry)
+            day += dt.timedelta(days=1)
+    return days
+
+
+@login_required
+def month(request):
+    tz = djtz.get_current_timezone()
+    today = clock.now().astimezone(tz).date()
+    first = month_start(request.GET.get("month"), today)
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    grid_first = first - dt.timedelta(days=first.weekday())
+    grid_last = last + dt.timedelta(days=6 - last.weekday())
+    start = dt.datetime.combine(grid_first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(grid_last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    form, filters, errors, query = _filters(request)
+    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters)
+    days = _by_day(entries, grid_first, grid_last, tz)
+    weeks, day = [], grid_first
+    while day <= grid_last:
+        weeks.append([(d, d.month == first.month, d == today, days.get(d, []))
+                      for d in (day + dt.timedelta(days=i) for i in range(7))])
+        day += dt.timedelta(days=7)
+    previous = (first - dt.timedelta(days=1)).replace(day=1)
+    following = last + dt.timedelta(days=1)
+    return render(request, "rollouts/calendar/month.html", {
+        "first": first, "weeks": weeks, "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "form": form, "query": query, "zone": _zone_name(),
+        "previous": f"{previous:%Y-%m}", "following": f"{following:%Y-%m}", "today_month": f"{today:%Y-%m}",
+        "week_of": (today if first.month == today.month and first.year == today.year else first).isoformat(),
+        "windows_count": sum(1 for e in entries if e.kind == "window"),
+        "freezes_count": sum(1 for e in entries if e.kind == "freeze"),
+        "can_manage": request.user.has_role(*MANAGERS), "filter_errors": errors,
+    }, status=400 if errors else 200)
+
+
+@login_required
+def week(request):
+    tz = djtz.get_current_timezone()
+    today = clock.now().astimezone(tz).date()
+    try:
+        chosen = dt.date.fromisoformat((request.GET.get("date") or today.isoformat())[:10])
+    except ValueError:
+        chosen = today
+    if not 1900 <= chosen.year <= 2999:
+        chosen = today
+    first = chosen - dt.timedelta(days=chosen.weekday())
+    last = first + dt.timedelta(days=6)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    form, filters, errors, query = _filters(request)
+    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters)
+    days = _by_day(entries, first, last, tz)
+    return render(request, "rollouts/calendar/week.html", {
+        "first": first, "last": last, "form": form, "query": query, "zone": _zone_name(),
+        "days": [(d, d == today, days.get(d, [])) for d in (first + dt.timedelta(days=i) for i in range(7))],
+        "previous": (first - dt.timedelta(days=7)).isoformat(),
+        "following": (first + dt.timedelta(days=7)).isoformat(),
+        "month": f"{first:%Y-%m}", "filter_errors": errors,
+    }, status=400 if errors else 200)
+
+
+# --- freezes ------------------------------------------------------------------------------------------
+
+
+def _freezes_page(request, form=None, status=200):
+    include_past = request.GET.get("past") == "1"
+    return render(request, "rollouts/calendar/freezes.html", {
+        "freezes": selectors.freeze_list(include_past=include_past), "include_past": include_past,
+        "form": form or FreezeForm(), "can_manage": request.user.has_role(*MANAGERS), "zone": _zone_name(),
+        "now": clock.now(),
+    }, status=status)
+
+
+@login_required
+def freezes(request):
+    return _freezes_page(request)
+
+
+@role_required(*MANAGERS)
+@require_POST
+def freeze_create(request):
+    form = FreezeForm(request.POST)
+    if form.is_valid():
+        try:
+            freeze = services.freeze_create(by=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Freeze “{freeze.name}” created. Changes whose windows overlap it are "
+                                      f"now blocked until they move or get a CAB exception.")
+            return redirect("calendar:freezes")
+    return _freezes_page(request, form=form, status=400)
+
+
+@role_required(*MANAGERS)
+def freeze_edit(request, pk):
+    freeze = get_object_or_404(Freeze, pk=pk, lifted_at__isnull=True)
+    tz = djtz.get_current_timezone()
+    if request.method == "POST":
+        form = FreezeForm(request.POST)
+        if form.is_valid():
+            try:
+                services.freeze_update(freeze=freeze, by=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, f"Freeze “{freeze.name}” saved.")
+                return redirect("calendar:freezes")
+        status = 400
+    else:
+        form = FreezeForm(initial={
+            "name": freeze.name, "reason": freeze.reason, "scope": freeze.scope, "region": freeze.region,
+            "systems": list(freeze.systems.all()), "starts_at": freeze.starts_at.astimezone(tz),
+            "ends_at": freeze.ends_at.astimezone(tz)})
+        status = 200
+    return render(request, "rollouts/calendar/freeze_edit.html",
+                  {"freeze": freeze, "form": form, "lift_form": LiftForm(), "zone": _zone_name()}, status=status)
+
+
+@role_required(*MANAGERS)
+@require_POST
+def freeze_lift(request, pk):
+    freeze = get_object_or_404(Freeze, pk=pk)
+    form = LiftForm(request.POST)
+    if form.is_valid():
+        try:
+            services.freeze_lift(freeze=freeze, by=request.user, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Freeze “{freeze.name}” lifted.")
+            return redirect("calendar:freezes")
+    return render(request, "rollouts/calendar/freeze_edit.html",
+                  {"freeze": freeze, "form": FreezeForm(), "lift_form": form, "zone": _zone_name()}, status=400)
+
+
+# --- approved windows ---------------------------------------------------------------------------------
+
+
+def _windows_page(request, form=None, status=200):
+    now = clock.now()
+    rows = []
+    for window in selectors.approved_window_list():
+        nexts = windows.occurrences(window, now, now + dt.timedelta(days=60))[:3]
+        rows.append({"window": window, "text": windows.describe(window), "next": nexts,
+                     "zone": windows.zone(window.timezone)})
+    return render(request, "rollouts/calendar/windows.html", {
+        "rows": rows, "form": form or ApprovedWindowForm(initial={"valid_from": now.date()}),
+        "can_manage": request.user.has_role(*MANAGERS), "zone": _zone_name(),
+    }, status=status)
+
+
+@login_required
+def approved_windows(request):
+    return _windows_page(request)
+
+
+@role_required(*MANAGERS)
+@require_POST
+def approved_window_create(request):
+    form = ApprovedWindowForm(request.POST)
+    if form.is_valid():
+        try:
+            window = services.approved_window_create(by=request.user, **form.service_data())
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, f"Approved window “{window.label}” added to {window.system.name}.")
+            return redirect("calendar:windows")
+    return _windows_page(request, form=form, status=400)
+
+
+@role_required(*MANAGERS)
+@require_POST
+def approved_window_delete(request, pk):
+    window = get_object_or_404(ApprovedWindow, pk=pk)
+    services.approved_window_delete(window=window, by=request.user)
+    messages.success(request, f"Approved window “{window.label}” of {window.system.name} removed.")
+    return redirect("calendar:windows")
+
+
+# --- one request's schedule checks --------------------------------------------------------------------
+
+
+def _request_page(request, upgrade, *, accept_errors=None, exception_form=None, status=200):
+    user = request.user
+    held = duties.duties_of(user, upgrade)
+    is_requester = Duty.REQUESTER in held
+    conflicts = list(selectors.conflicts_of(upgrade, include_resolved=True))
+    others = {c.other_request_id for c in conflicts if c.other_request_id}
+    visible = set(upgrade_visible(user).filter(pk__in=others).values_list("pk", flat=True)) if others else set()
+    for c in conflicts:
+        c.other_visible = c.other_request_id in visible
+        c.errors = (accept_errors or {}).get(c.pk)
+    live = upgrade.state not in FINAL_STATES
+    open_freezes = {c.freeze_id for c in conflicts
+                    if c.kind == ConflictKind.FREEZE and c.status == ConflictStatus.OPEN}
+    freezes = Freeze.objects.filter(pk__in=open_freezes)
+    return render(request, "rollouts/calendar/request.html", {
+        "upgrade": upgrade, "windows": selectors.request_windows(upgrade), "zone": _zone_name(),
+        "open": [c for c in conflicts if c.status == ConflictStatus.OPEN],
+        "accepted": [c for c in conflicts if c.status == ConflictStatus.ACCEPTED],
+        "resolved": [c for c in conflicts if c.status == ConflictStatus.RESOLVED],
+        "exceptions": selectors.freeze_exceptions_of(upgrade),
+        "can_accept": live and (is_requester or user.has_role(Role.ADMIN)),
+        "can_request_exception": live and is_requester and bool(open_freezes),
+        "can_refresh": live and bool(held or user.has_role(Role.ADMIN)),
+        "exception_form": exception_form or ExceptionForm(freezes=freezes),
+        "accept_form": AcceptForm(), "freeze_kind": ConflictKind.FREEZE,
+    }, status=status)
+
+
+@login_required
+def request_schedule(request, reference):
+    upgrade = upgrade_get(user=request.user, reference=reference)
+    return _request_page(request, upgrade)
+
+
+def _here(upgrade) -> str:
+    return reverse("calendar:request", args=[upgrade.reference])
+
+
+@login_required
+@require_POST
+def request_refresh(request, reference):
+    upgrade = upgrade_get(user=request.user, reference=reference)
+    if not duties.duties_of(request.user, upgrade) and not request.user.has_role(Role.ADMIN):
+        raise services.CalendarRefused(["Only people with a duty on this change re-check its conflicts."])
+    found = services.conflicts_refresh(request=upgrade, by=request.user)
+    open_count = sum(1 for c in found if c.status == ConflictStatus.OPEN)
+    messages.success(request, f"Checked again: {open_count} open conflict(s).")
+    return redirect(_here(upgrade))
+
+
+@login_required
+@require_POST
+def conflict_accept(request, reference, pk):
+    upgrade = upgrade_get(user=request.user, reference=reference)
+    conflict = get_object_or_404(Conflict, pk=pk, request=upgrade)
+    form = AcceptForm(request.POST)
+    errors = None
+    if form.is_valid():
+        try:
+            services.conflict_accept(conflict=conflict, justification=form.cleaned_data["justification"],
+                                     by=request.user)
+        except ValidationError as exc:
+            errors = " ".join(m for ms in exc.message_dict.values() for m in ms)
+        except services.CalendarRefused as exc:
+            errors = " ".join(exc.reasons)
+        else:
+            messages.success(request, "Conflict accepted with your justification.")
+            return redirect(_here(upgrade))
+    else:
+        errors = " ".join(m for ms in form.errors.values() for m in ms)
+    return _request_page(request, upgrade, accept_errors={conflict.pk: errors}, status=400)
+
+
+@login_required
+@require_POST
+def exception_request(request, reference):
+    upgrade = upgrade_get(user=request.user, reference=reference)
+    open_freezes = Conflict.objects.filter(request=upgrade, kind=ConflictKind.FREEZE,
+                                           status=ConflictStatus.OPEN).values("freeze_id")
+    form = ExceptionForm(request.POST, freezes=Freeze.objects.filter(pk__in=open_freezes))
+    if form.is_valid():
+        try:
+            services.freeze_exception_request(request=upgrade, freeze=form.cleaned_data["freeze"],
+                                              reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        except services.CalendarRefused as exc:
+            form.add_error(None, " ".join(exc.reasons))
+        else:
+            messages.success(request, "Freeze exception requested; the CAB decides it.")
+            return redirect(_here(upgrade))
+    return _request_page(request, upgrade, exception_form=form, status=400)
+
+
+# --- feeds --------------------------------------------------------------------------------------------
+
+
+def _feeds_page(request, form=None, created=None, status=200):
+    feeds = list(selectors.feeds_of(request.user))
+    return render(request, "rollouts/calendar/feeds.html", {
+        "feeds": feeds, "form": form or FeedForm(), "created": created,
+    }, status=status)
+
+
+@login_required
+def feeds(request):
+    return _feeds_page(request)
+
+
+@login_required
+@require_POST
+def feed_create(request):
+    form = FeedForm(request.POST)
+    if form.is_valid():
+        try:
+            feed, token = services.calendar_feed_create(user=request.user, name=form.cleaned_data["name"],
+                                                        filters=form.filters(), by=request.user)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            url = request.build_absolute_uri(reverse("calendar:feed", args=[token]))
+            return _feeds_page(request, created={"feed": feed, "url": url}, status=201)
+    return _feeds_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def feed_revoke(request, pk):
+    feed = get_object_or_404(CalendarFeed, pk=pk, user=request.user)
+    services.calendar_feed_revoke(feed=feed, by=request.user)
+    messages.success(request, f"Feed “{feed.name}” revoked; calendars subscribed to it stop updating.")
+    return redirect("calendar:feeds")
+
+
+def feed(request, token):
+    """The iCalendar feed: no session, the token in the URL is the credential; unknown or revoked → 404."""
+    subscription = services.calendar_feed_resolve(token)
+    if subscription is None:
+        raise Http404("No such calendar feed.")
+    now = clock.now()
+    filters, _ = selectors.calendar_filters(subscription.filters)
+    entries = selectors.calendar_entries(user=subscription.user, start=now - FEED_PAST, end=now + FEED_AHEAD,
+                                         filters=filters)
+    body = ical.build_feed(entries, name=subscription.name, base_url=request.build_absolute_uri("/"))
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="tollgate.ics"'
+    response["Cache-Control"] = "private, max-age=300"
+    return response
