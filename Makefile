@@ -53,12 +53,16 @@ demo: $(DEMO_STAMP)
 	@mkdir -p var
 	@set -u; \
 	$(VENV)/bin/celery -A config worker --pool=solo --loglevel=info >var/worker.log 2>&1 & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null; echo "Celery worker stopped."' EXIT; \
+	$(PY) manage.py estate serve >var/estate.log 2>&1 & estate=$$!; \
+	trap 'kill $$worker $$estate 2>/dev/null; wait $$worker $$estate 2>/dev/null; echo "Celery worker and demo estate stopped."' EXIT; \
 	trap 'exit 0' INT; trap 'exit 143' TERM; trap 'exit 129' HUP; \
 	echo; \
 	echo "Tollgate demo: http://$(DEMO_HOST):$(DEMO_PORT)/"; \
 	echo "Sign in with a demo login listed above (manager, cab1, admin, ...); the password is tollgate-demo."; \
-	echo "Celery worker (pid $$worker) logs to var/worker.log. Press Ctrl-C to stop both."; \
+	echo "Celery worker (pid $$worker) logs to var/worker.log."; \
+	echo "Demo estate of fake services (pid $$estate) on 127.0.0.1:8765, logs to var/estate.log;"; \
+	echo "make its services slow or failing as admin on /health/estate/ or with: manage.py estate set <service> slow"; \
+	echo "Press Ctrl-C to stop everything."; \
 	echo; \
 	$(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT) --noreload
 

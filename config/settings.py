@@ -180,7 +180,10 @@ BROKER_DIR = VAR_DIR / (f"broker-{TEST_WORKER}" if TEST_WORKER else "broker")
 CELERY_TASK_DEFAULT_QUEUE = f"tollgate-{TEST_WORKER}" if TEST_WORKER else "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message whose worker died (SIGKILL, OOM) is handed out again after the visibility timeout,
+    # which must exceed the longest task (the hard time limit below); kombu checks for such
+    # messages at most every `unacked_restore_throttle` seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600, "unacked_restore_throttle": 1}
 else:
     # Embedded broker for the demo: kombu's filesystem transport needs no server.
     for sub in ("in", "processed", "control"):
@@ -262,3 +265,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- execution ---------------------------------------------------------------------
+# SQL probe credentials are encrypted at rest with this key (Fernet); without it a key is derived
+# from SECRET_KEY, so set it in production: changing SECRET_KEY would make them unreadable.
+TOLLGATE_SECRET_KEY_FIELD = env.str("FIELD_ENCRYPTION_KEY", default="")
+# how fresh the green pre-check run must be for execution to start
+EXECUTION_PRECHECK_MAX_AGE_MINUTES = env.int("EXECUTION_PRECHECK_MAX_AGE_MINUTES", default=30)
+# the demo's small estate of fake services on 127.0.0.1 (each test process gets its own ports)
+_WORKER_INDEX = int(TEST_WORKER[2:]) if TEST_WORKER.startswith("gw") and TEST_WORKER[2:].isdigit() else -1
+ESTATE_HTTP_PORT = env.int("TOLLGATE_ESTATE_HTTP_PORT", default=8765 if _WORKER_INDEX < 0 else 18765 + 2 * _WORKER_INDEX)
+ESTATE_TCP_PORT = env.int("TOLLGATE_ESTATE_TCP_PORT", default=ESTATE_HTTP_PORT + 1)
+
+# --- reporting ---------------------------------------------------------------------
+# an upgrade with an incident linked within this many days of completing is not "successful"
+REPORTING_INCIDENT_WINDOW_DAYS = env.int("REPORTING_INCIDENT_WINDOW_DAYS", default=7)
+# absolute links in e-mails (scheduled reports, notifications), e.g. https://tollgate.bank.example
+TOLLGATE_BASE_URL = env.str("TOLLGATE_BASE_URL", default="")

@@ -72,6 +72,8 @@ class CheckRun(models.Model):
     total = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker took the run up (redeliveries).")
+    error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -91,6 +93,8 @@ class CheckResult(models.Model):
     latency_ms = models.FloatField(null=True, blank=True)
     detail = models.TextField(blank=True)
     checked_at = models.DateTimeField()
+    samples = models.JSONField(default=list, blank=True,
+                               help_text="Baseline runs probe each check several times: [{status, latency_ms}].")
 
     class Meta:
         ordering = ["run_id", "health_check_id"]

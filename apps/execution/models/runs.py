@@ -21,6 +21,12 @@ class ExecutionRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     paused_reason = models.TextField(blank=True)
+    backout_started_at = models.DateTimeField(null=True, blank=True)
+    backout_started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                           on_delete=models.PROTECT, related_name="+")
+    backout_reason = models.TextField(blank=True)
+    validation_signature = models.JSONField(
+        default=dict, blank=True, help_text="Who signed the validation, when, how, and the evidence's SHA-256.")
 
     class Meta:
         ordering = ["-started_at"]
@@ -55,9 +61,12 @@ class TriggerFiring(models.Model):
     numbers = models.JSONField(help_text="The figures that made it fire.")
     action = models.CharField(max_length=20)
     at = models.DateTimeField()
+    basis = models.CharField(max_length=64, blank=True,
+                             help_text="The latest result the evaluation saw: the same window fires once.")
 
     class Meta:
         ordering = ["run_id", "at"]
+        constraints = [models.UniqueConstraint(fields=["run", "trigger", "basis"], name="one_firing_per_basis")]
 
 
 class Severity(models.TextChoices):
