@@ -1,0 +1,63 @@
+"""Generated KPI reports (PDF + CSV, with their parameters and SHA-256) and report subscriptions."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from .choices import Delivery, Frequency, ReportStatus
+
+
+def report_path(instance, filename):
+    return f"reports/{instance.pk}/{filename}"
+
+
+class Report(models.Model):
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="reports")
+    params = models.JSONField(help_text="Period and filters, as the form cleaned them.")
+    params_key = models.CharField(max_length=64, db_index=True,
+                                  help_text="SHA-256 of the canonical parameters.")
+    fingerprint = models.CharField(max_length=64,
+                                   help_text="SHA-256 of the counted rows' sizes and last changes.")
+    status = models.CharField(max_length=20, choices=ReportStatus.choices, default=ReportStatus.QUEUED,
+                              db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
+    stage = models.CharField(max_length=120, blank=True)
+    pdf = models.FileField(upload_to=report_path, max_length=300, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    csv = models.FileField(upload_to=report_path, max_length=300, blank=True)
+    csv_sha256 = models.CharField(max_length=64, blank=True)
+    headline = models.JSONField(default=dict, blank=True, help_text="The headline figures, for the e-mail.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"KPI report {self.params.get('start')} – {self.params.get('end')}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reporting:report", args=[self.pk])
+
+
+class Subscription(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="report_subscriptions")
+    frequency = models.CharField(max_length=20, choices=Frequency.choices, default=Frequency.MONTHLY)
+    delivery = models.CharField(max_length=20, choices=Delivery.choices, default=Delivery.LINK)
+    filters = models.JSONField(default=dict, blank=True,
+                               help_text="Team, system, environment, region, risk class.")
+    active = models.BooleanField(default=True)
+    last_period_end = models.DateField(null=True, blank=True, help_text="End of the last period sent.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["user_id", "frequency"]
+        constraints = [models.UniqueConstraint(fields=["user", "frequency"],
+                                               name="subscription_user_frequency")]
+
+    def __str__(self) -> str:
+        return f"{self.get_frequency_display()} report for {self.user}"

@@ -1,0 +1,284 @@
+"""The 12-month KPI report of a large organisation: about 33,000 requests in the most recent 12 months.
+
+The organisation is bulk-generated (bulk_create, not the services): 30 teams, 600 systems, 33,000 requests
+(about 85 % ended: completed, rolled back or failed), their items, plans with outage steps and wave windows,
+execution runs with their step log, incidents, hotfixes, rollback trigger firings and freeze refusals in
+proportion. Then the whole report task (counting, charts, WeasyPrint, CSV, storing with SHA-256) is timed
+for an executive (sees everything) and for a change manager of one team (the visibility rule applies), and
+WeasyPrint alone on the same HTML, with the ratio. REPORT_BENCH_SYNCDB=1 creates the tables from models.py
+instead of the migrations.
+"""
+
+import datetime as dt
+import gc
+import hashlib
+import random
+import resource
+import time
+
+REQUESTS, TEAMS, SYSTEMS = 33_000, 30, 600
+
+
+def _rss_reset() -> bool:
+    """Reset the kernel's peak-RSS mark of this process (Linux), so the next peak is the task's own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _rss_peak_mb(reset_ok: bool) -> float:
+    if reset_ok:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+OUTCOMES = (["completed", "rolled_back", "failed"], [88, 7, 5])
+OPEN_STATES = ["draft", "assessing", "planning", "cab_review", "approved", "scheduled"]
+RISKS = (["standard", "normal", "emergency"], [30, 62, 8])
+SEVERITIES = (["P1", "P2", "P3", "P4"], [5, 15, 40, 40])
+HOUR = dt.timedelta(hours=1)
+
+
+def _request(rng, i, manager, start, now):
+    from apps.upgrades.models import UpgradeRequest
+
+    created = start + dt.timedelta(seconds=rng.randrange(int((now - start).total_seconds()) - 86400))
+    ended = rng.random() < 0.85
+    finished = created + rng.randrange(6, 24 * 40) * HOUR if ended else None
+    if finished and finished >= now:
+        finished, ended = None, False
+    outcome = rng.choices(*OUTCOMES)[0] if ended else ""
+    submitted = created + rng.randrange(1, 48) * HOUR if ended or rng.random() < .5 else None
+    decided = submitted + rng.randrange(1, 96) * HOUR if submitted and ended else None
+    window_start = window_end = None
+    if finished and rng.random() < .9:  # most end inside their window, some an hour after it
+        window_start = finished - 2 * HOUR
+        window_end = max(finished + rng.choice([-1, 1, 1, 2]) * HOUR, window_start + HOUR / 2)
+    return UpgradeRequest(
+        reference=f"UPG-B-{i:06d}", title=f"Benchmark upgrade {i}", requester=manager,
+        risk_class=rng.choices(*RISKS)[0], state=outcome or rng.choice(OPEN_STATES),
+        created_at=created, updated_at=finished or created, state_changed_at=finished or created,
+        submitted_at=submitted, decided_at=decided, started_at=finished - HOUR if finished else None,
+        finished_at=finished, outcome=outcome, window_start=window_start, window_end=window_end)
+
+
+def _hotfix(n, r, manager, now):
+    from apps.upgrades.models import UpgradeRequest
+
+    fixed = min(r.finished_at + dt.timedelta(days=3), now - dt.timedelta(minutes=1))
+    return UpgradeRequest(
+        reference=f"UPG-H-{n:06d}", title=f"Hotfix of {r.reference}", requester=manager,
+        risk_class="emergency", state="completed", outcome="completed",
+        created_at=r.finished_at + dt.timedelta(days=2), updated_at=fixed, state_changed_at=fixed,
+        finished_at=fixed, fix_of=r)
+
+
+def _events(rng, runs, ended, steps, manager):
+    from apps.execution.models import StepEvent
+
+    events = []
+    for n, (run, r) in enumerate(zip(runs, ended, strict=True)):
+        t = r.started_at
+        for step in steps[2 * n:2 * n + 2]:
+            retry = rng.random() < .03  # the step fails once and is run again
+            events.append(StepEvent(run=run, step=step, kind="started", operator=manager, at=t))
+            t += dt.timedelta(minutes=rng.randrange(5, 25))
+            events.append(StepEvent(run=run, step=step, kind="finished", operator=manager, at=t,
+                                    outcome="failed" if retry else "done"))
+            if retry:
+                events.append(StepEvent(run=run, step=step, kind="started", operator=manager, at=t))
+                t += dt.timedelta(minutes=5)
+                events.append(StepEvent(run=run, step=step, kind="finished", outcome="done",
+                                        operator=manager, at=t))
+    return events
+
+
+def _refusals(rng, requests, manager):
+    from apps.audit.models import AuditEvent
+
+    refusals = []
+    for n, r in enumerate(rng.sample(requests, 400)):
+        seq = 10**12 + n  # far beyond the chain head, which audit_append keeps using for its own events
+        reason = "Change freeze “Quarter close” covers the window." if n % 2 else "The plan has no backout."
+        refusals.append(AuditEvent(
+            seq=seq, created_at=r.created_at + 3 * HOUR, actor=manager, actor_username=manager.username,
+            action="upgrade.transition_refused", object_type="upgrades.upgraderequest", object_id=str(r.pk),
+            object_repr=r.reference, data={"transition": "start", "reasons": [reason]},
+            prev_hash="0" * 64, hash=hashlib.sha256(f"bench-{seq}".encode()).hexdigest()))
+    return refusals
+
+
+def build(now: dt.datetime):
+    from django.contrib.auth.models import Group
+    from django.db import transaction
+
+    from apps.accounts.models import Team, User
+    from apps.audit.models import AuditEvent
+    from apps.execution.models import ExecutionRun, Incident, StepEvent, TriggerFiring
+    from apps.inventory.models import Component, Environment, System
+    from apps.rollouts.models import Plan, RollbackTrigger, RunbookStep, Wave
+    from apps.upgrades.models import UpgradeItem, UpgradeRequest
+
+    rng = random.Random(7)
+    start = now - dt.timedelta(days=365)
+    batch = 5000
+    with transaction.atomic():
+        teams = Team.objects.bulk_create(Team(name=f"Bench team {i:02d}", slug=f"bench-team-{i:02d}")
+                                         for i in range(TEAMS))
+        env = Environment.objects.create(name="Bench production", slug="bench-production", kind="production")
+        systems = System.objects.bulk_create(
+            System(name=f"Bench system {i:03d}", slug=f"bench-system-{i:03d}", owner_team=teams[i % TEAMS],
+                   criticality=rng.choice(["low", "medium", "high", "critical"]),
+                   region=rng.choice(["eu-central", "eu-west", "us-east"])) for i in range(SYSTEMS))
+        components = Component.objects.bulk_create(
+            Component(system=s, environment=env, name="db", product="postgresql", version="13.14")
+            for s in systems)
+        executive = User.objects.create(username="bench-exec", email="bench-exec@example.test")
+        executive.groups.add(Group.objects.get(name="executive"))
+        manager = User.objects.create(username="bench-manager", email="bench-manager@example.test")
+        manager.groups.add(Group.objects.get(name="change_manager"))
+        manager.teams.add(teams[0])  # sees the requests touching team 0's systems
+
+        requests = UpgradeRequest.objects.bulk_create(
+            (_request(rng, i, manager, start, now) for i in range(REQUESTS)), batch_size=2000)
+        ended = [r for r in requests if r.finished_at]
+        requests += UpgradeRequest.objects.bulk_create(
+            _hotfix(n, r, manager, now) for n, r in enumerate(rng.sample(ended, len(ended) // 100)))
+        items = [UpgradeItem(request=r, system_id=c.system_id, component=c, product="postgresql",
+                             current_version="13.14", target_version="16.4")
+                 for r in requests for c in rng.sample(components, 2 if rng.random() < .3 else 1)]
+        UpgradeItem.objects.bulk_create(items, batch_size=batch)
+        plans = Plan.objects.bulk_create((Plan(request=r, created_at=r.created_at, updated_at=r.created_at)
+                                          for r in ended), batch_size=batch)
+        Wave.objects.bulk_create(
+            (Wave(plan=p, position=0, name="Production", window_start=r.window_start, window_end=r.window_end)
+             for p, r in zip(plans, ended, strict=True) if r.window_start and rng.random() < .3),
+            batch_size=batch)
+        steps = RunbookStep.objects.bulk_create(
+            (RunbookStep(plan=p, key=key, position=n, title=key, expected_minutes=15, instructions="run",
+                         is_outage=key == "switch")
+             for p in plans for n, key in enumerate(("prepare", "switch"))), batch_size=batch)
+        runs = ExecutionRun.objects.bulk_create(
+            (ExecutionRun(request=r, started_by=manager, started_at=r.started_at, finished_at=r.finished_at,
+                          state="done") for r in ended), batch_size=batch)
+        events = _events(rng, runs, ended, steps, manager)
+        StepEvent.objects.bulk_create(events, batch_size=batch)
+        Incident.objects.bulk_create(
+            (Incident(request=r, title="Degradation", severity=rng.choices(*SEVERITIES)[0],
+                      started_at=r.finished_at + rng.randrange(0, 24 * 10) * HOUR,
+                      impact_minutes=rng.randrange(0, 120), opened_by=manager, opened_at=r.finished_at)
+             for r in rng.sample(ended, len(ended) * 6 // 100)), batch_size=batch)
+        fired = rng.sample(list(zip(plans, runs, strict=True)), len(runs) // 50)
+        triggers = RollbackTrigger.objects.bulk_create(
+            RollbackTrigger(plan=p, name="Error rate", kind="error_rate", action="roll_back")
+            for p, _ in fired)
+        TriggerFiring.objects.bulk_create(
+            TriggerFiring(run=run, trigger=t, numbers={"error_rate": 0.1}, action="roll_back",
+                          at=run.started_at) for (_, run), t in zip(fired, triggers, strict=True))
+        AuditEvent.objects.bulk_create(_refusals(rng, requests, manager))
+    return executive, manager, len(requests), len(items), len(events)
+
+
+def _task(user, period):
+    from apps.reporting.services import report_generate, report_request
+
+    report, _ = report_request(by=user, period=period, dispatch=False)
+    return report_generate(report.pk)
+
+
+def _models_without_migrations() -> None:
+    """REPORT_BENCH_SYNCDB=1: create the tables from models.py (as the tests' --no-migrations does), for a
+    checkout whose migrations lag behind its models."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    if os.environ.get("REPORT_BENCH_SYNCDB") != "1":
+        return
+    var_dir = tempfile.mkdtemp(prefix="tollgate-bench-")
+    atexit.register(shutil.rmtree, var_dir, True)
+    os.environ["TOLLGATE_VAR_DIR"] = var_dir
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.conf import settings
+
+    settings.MIGRATION_MODULES = {app.label: None for app in apps.get_app_configs()}
+
+
+def run() -> list[dict]:
+    import sys
+
+    from benchmarks import django_db
+
+    _models_without_migrations()
+    connection = django_db()
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.core import clock
+    from apps.core.pdf import render_pdf
+    from apps.reporting.kpis import Period
+    from apps.reporting.kpis import fingerprint
+    from apps.reporting.services import report_html, upgrades_csv
+
+    now = clock.now()
+    t0 = time.perf_counter()
+    executive, manager, n_requests, n_items, n_events = build(now)
+    build_s = time.perf_counter() - t0
+    print(f"  built {n_requests} requests in {build_s:.0f} s", file=sys.stderr, flush=True)
+    if connection.vendor == "postgresql":
+        with conn.cursor() as cursor:  # what autovacuum does to a table after a bulk load: planner statistics
+            cursor.execute("ANALYZE")
+    period = Period(start=(now - dt.timedelta(days=364)).date(), end=now.date())
+    rows = []
+    for label, user in (("executive (sees all)", executive), ("change manager of one team", manager)):
+        gc.collect()
+        reset = _rss_reset()
+        start = time.perf_counter()
+        report = _task(user, period)
+        task_s = time.perf_counter() - start
+        peak = _rss_peak_mb(reset)
+        assert report.status == "done", report.error
+        start = time.perf_counter()
+        fingerprint(user, period)
+        fingerprint_s = time.perf_counter() - start
+        start = time.perf_counter()
+        with CaptureQueriesContext(conn) as queries:
+            html, data, figures = report_html(user=user, period=period)
+        html_s = time.perf_counter() - start
+        start = time.perf_counter()
+        upgrades_csv(data)
+        csv_s = time.perf_counter() - start
+        slowest = sorted(queries.captured_queries, key=lambda q: -float(q["time"]))[:3]
+        for q in slowest:
+            print(f"  {label}: {float(q['time']):.2f} s  {q['sql'][:300]}", file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        pdf = render_pdf(html)
+        render_s = time.perf_counter() - start
+        rows.append({
+            "name": f"12-month KPI report, {label}",
+            "n": f"{n_requests} requests / {n_items} items / {n_events} step events "
+                 f"(built in {build_s:.0f} s)",
+            "ended counted": figures["ended"],
+            "task s": round(task_s, 2),
+            "peak RSS MB": round(peak, 0),
+            "WeasyPrint alone s": round(render_s, 2),
+            "task ÷ WeasyPrint": round(task_s / render_s, 2),
+            "of which: fingerprint s": round(fingerprint_s, 2),
+            "KPIs + HTML s": round(html_s, 2),
+            "CSV s": round(csv_s, 2),
+            "queries": len(queries),
+            "PDF KB": round(len(pdf) / 1024),
+            "database": connection.vendor,
+        })
+    return rows
