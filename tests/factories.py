@@ -4,7 +4,9 @@ from django.contrib.auth.models import Group
 from apps.accounts.models import Team, User
 from apps.inventory.models import Component, Dependency, Endpoint, Environment, System
 
-PASSWORD = "correct-horse-battery-staple"
+# the demo's published password: the seed hooks that sign (CAB votes, validations) use it for the
+# test personas exactly as for the demo users
+from apps.core.seed.data import PASSWORD  # noqa: E402
 
 
 class TeamFactory(factory.django.DjangoModelFactory):

@@ -26,7 +26,7 @@ def navigation(request):
     _maybe(nav, "Calendar", "calendar:month")
     if "cab_member" in roles or "admin" in roles or "auditor" in roles:
         _maybe(nav, "CAB", "cab_board:queue")
-    if roles & {"implementer", "validator", "admin", "change_manager"}:
+    if roles & {"implementer", "validator", "admin", "change_manager", "auditor"}:
         _maybe(nav, "Health checks", "health:checks")
     if "auditor" in roles or "admin" in roles:
         nav.append(("Audit trail", reverse("audit:list")))

@@ -252,6 +252,8 @@ def upgrade_update(*, request: UpgradeRequest, by, items: list | None = None, **
                     b["items"], a["items"] = before_items, after_items
             if a:
                 audit_append(action="upgrade.update", actor=by, obj=request, before=b, after=a)
+            if {"window_start", "window_end"} & set(a):
+                effects.run_window_moved(request=request, by=by)  # e.g. the calendar re-checks conflicts
     except duties.DutyRefused as exc:
         _refused(exc, action="duty.denied", by=by, request=request, duties=[Duty.REQUESTER], what="edit")
         raise
@@ -349,7 +351,7 @@ def upgrade_transition(*, request: UpgradeRequest, by, transition: str, reason: 
             if reasons:
                 raise TransitionRefused(transition, reasons)
             spec = TRANSITIONS[transition]
-            if spec.takes_duty:
+            if spec.takes_duty and spec.takes_duty not in duties.duties_of(by, request):
                 duties.duty_assign(obj=request, user=by, duty=spec.takes_duty, by=by)
             before_state = request.state
             now = clock.now()

@@ -32,11 +32,15 @@ def _rolled_back(requester, assessor, approver, implementer, validator, componen
     for user, duty in ((assessor, Duty.ASSESSOR), (implementer, Duty.IMPLEMENTER),
                        (validator, Duty.VALIDATOR)):
         upgrade_duty_assign(request=req, by=requester, user=user, duty=duty)
-    req = upgrade_transition(request=req, by=requester, transition="start_assessment")
-    services.assessment_pass(request=req, by=assessor)
-    for name, who in (("finish_assessment", assessor), ("submit_to_cab", requester), ("approve", approver),
-                      ("schedule", requester), ("start", implementer), ("roll_back", implementer)):
-        req = upgrade_transition(request=req, by=who, transition=name, reason="Replication lag.")
+    from tests.upgrades.conftest import take
+
+    people = {"requester": requester, "assessor": assessor, "approver": approver, "implementer": implementer,
+              "validator": validator}
+    for name, who in (("start_assessment", requester), ("finish_assessment", assessor),
+                      ("submit_to_cab", requester), ("approve", approver), ("schedule", requester),
+                      ("start", implementer), ("roll_back", implementer)):
+        # each app's gates are met the way the demo seed meets them (the plan, the votes, the backout ...)
+        req = take(req, name, who, people, reason="Replication lag.")
     assert req.state == "rolled_back"
     return req
 

@@ -156,6 +156,33 @@ def test_seed_builds_a_bank_with_people_inventory_and_a_year_of_history(monkeypa
     assert all(state == State.ASSESSING for state, _, _ in seen)
     assert sorted(at for _, _, at in seen) == sorted(finished.values_list("created_at", flat=True))
 
+    # the apps of the journey built their part through their services, at the moment of the history
+    from apps.cab.models import Review, Vote
+    from apps.configuration.models import Snapshot
+    from apps.execution.models import ExecutionRun, HealthCheck
+    from apps.reporting.models import Subscription
+    from apps.rollouts.models import ApprovedWindow, Conflict, ConflictKind, ConflictStatus, Freeze, PlanVersion
+
+    reached_cab = [r for r in requests if r.submitted_at is not None]
+    assert len(reached_cab) >= 25
+    for request in reached_cab:
+        assert PlanVersion.objects.filter(plan__request=request).exists(), request.reference
+        assert Review.objects.filter(request=request).exists(), request.reference
+    votes = Vote.objects.filter(decision="approve")
+    assert votes.count() >= 20
+    assert set(votes.values_list("signature_method", flat=True)) == {"password"}  # every vote re-authenticated
+    assert all(v.plan_sha256 == v.plan_version.sha256 for v in votes.select_related("plan_version"))
+    assert Freeze.objects.count() >= 2 and ApprovedWindow.objects.count() >= 3
+    assert not Conflict.objects.filter(kind=ConflictKind.FREEZE).exists()
+    assert not Conflict.objects.filter(status=ConflictStatus.ACCEPTED, justification="").exists()
+    started = [r for r in requests if r.started_at is not None]
+    assert len(started) >= 10
+    for request in started:
+        assert ExecutionRun.objects.filter(request=request).exists(), request.reference
+        assert Snapshot.objects.filter(request=request).exists(), request.reference
+    assert HealthCheck.objects.exists()
+    assert Subscription.objects.filter(user__username="exec").exists()
+
     # the logins are printed
     for username in ROLES:
         assert username in out

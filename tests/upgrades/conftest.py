@@ -1,8 +1,12 @@
 """Helpers for the upgrade request tests: drive a request to any state through the services."""
 
+import contextlib
+import datetime as dt
+
 import pytest
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.core.seed import run_before
 from apps.upgrades.choices import State
 from apps.upgrades.models import Attachment, Comment, UpgradeItem, UpgradeRequest
@@ -54,6 +58,36 @@ def reason_for(name: str) -> str:
     return REASON if TRANSITIONS[name].needs_reason else ""
 
 
+def _inside_window(upgrade: UpgradeRequest):
+    """Freeze the clock 30 minutes into the request's window (unless a test already froze it inside)."""
+    now = clock.now()
+    if upgrade.window_start is None or upgrade.window_start <= now < upgrade.window_end:
+        return contextlib.nullcontext()
+    return clock.frozen(upgrade.window_start + dt.timedelta(minutes=30))
+
+
+def take(upgrade: UpgradeRequest, name: str, by, users: dict, reason: str | None = None) -> UpgradeRequest:
+    """One transition the way drive() takes it: the apps' hooks first (the demo seed's), then the
+    transition itself unless a hook already took it (the CAB's deciding vote approves)."""
+    # the execution starts inside the approved window: the clock stands half an hour into it
+    inside = _inside_window(upgrade) if name == "start" else contextlib.nullcontext()
+    with inside:
+        # what each app's gates need comes from the same hooks the demo seed uses
+        # (a completed assessment, a complete plan, the CAB's votes ...)
+        upgrade = run_before(name, request=upgrade, by=by, users=users)
+        if upgrade.state == TRANSITIONS[name].target:
+            return upgrade
+        return upgrade_transition(request=upgrade, by=by, transition=name,
+                                  reason=reason_for(name) if reason is None else reason)
+
+
+def own_gate_reasons(upgrade: UpgradeRequest, transition: str, owner: str = "upgrades") -> list[str]:
+    """The reasons of one app's gates only (other apps' gates are tested in their own tests)."""
+    from apps.upgrades import gates
+
+    return [r for gate in gates.gates_for(transition) if gate.owner == owner for r in gate.check(upgrade)]
+
+
 @pytest.fixture
 def drive(personas):
     """drive(upgrade, to_state) -> the request in that state, moved only through upgrade_transition."""
@@ -67,12 +101,7 @@ def drive(personas):
             assert upgrade.state in reached, f"{to_state} is not reachable from {upgrade.state}"
             start = reached.index(upgrade.state) + 1
         for name, who in route[start:]:
-            # what each app's gates need comes from the same hooks the demo seed uses
-            # (a completed assessment, a complete plan, the CAB's votes ...)
-            upgrade = run_before(name, request=upgrade, by=personas[who], users=personas)
-            if upgrade.state == TRANSITIONS[name].target:  # a hook took it (the CAB's quorum approves)
-                continue
-            upgrade = upgrade_transition(request=upgrade, by=personas[who], transition=name, reason=reason_for(name))
+            upgrade = take(upgrade, name, personas[who], personas)
         upgrade.refresh_from_db()
         assert upgrade.state == to_state
         return upgrade

@@ -11,9 +11,13 @@ from apps.accounts.models import SodRule
 from apps.upgrades.choices import State
 from apps.upgrades.services import TransitionRefused, upgrade_duty_assign, upgrade_transition, upgrade_update
 
+from apps.cab.selectors import review_current
+from apps.cab.services import CabRefused, vote_cast
+
 from ..conftest import make_request
-from ..factories import UserFactory
+from ..factories import PASSWORD, UserFactory
 from .conftest import counts, events
+from .conftest import take as take_transition
 
 RISKS = ("standard", "normal", "emergency")
 ALL = set(RISKS)
@@ -57,10 +61,11 @@ def take(upgrade, user, duty):
     owner = upgrade.requester
     for name in ("start_assessment", "finish_assessment", "submit_to_cab"):
         by = _holder(upgrade, "assessor") if name == "finish_assessment" else owner
-        if name == "finish_assessment":
-            assessment_pass(request=upgrade, by=by)
-        upgrade = upgrade_transition(request=upgrade, by=by, transition=name)
-    return upgrade_transition(request=upgrade, by=user, transition="approve")
+        upgrade = take_transition(upgrade, name, by, {})
+    # a CAB member becomes approver by casting a signed vote (the deciding vote approves)
+    vote_cast(review=review_current(upgrade), voter=user, decision="approve", password=PASSWORD)
+    upgrade.refresh_from_db()
+    return upgrade
 
 
 @pytest.mark.parametrize(("first", "second", "risk", "allowed"), CASES,
@@ -77,11 +82,11 @@ def test_sod_matrix(multi, requester, assessor, component_a, first, second, risk
         take(upgrade, multi, second)
         assert {first, second} <= duties.duties_of(multi, upgrade)
         return
-    with pytest.raises((DutyRefused, TransitionRefused)) as exc:
+    with pytest.raises((DutyRefused, TransitionRefused, CabRefused)) as exc:
         take(upgrade, multi, second)
     assert rule in exc.value.reasons
     assert second not in duties.duties_of(multi, upgrade)
-    action = "upgrade.transition_refused" if second == "approver" else "duty.assign_refused"
+    action = "cab.vote_refused" if second == "approver" else "duty.assign_refused"
     event = events(upgrade, action).last()
     assert event is not None, f"the refusal was not audited as {action}"
     assert rule in event.data["reasons"]
@@ -123,13 +128,14 @@ def test_the_approver_duty_is_taken_by_voting_not_assigned(upgrade, requester, a
 def test_a_cab_member_who_is_the_assessor_cannot_approve(multi, requester, component_a, approver):
     upgrade = make_request(requester, component_a)
     take(upgrade, multi, "assessor")
-    with pytest.raises(TransitionRefused) as exc:
+    with pytest.raises(CabRefused) as exc:
         take(upgrade, multi, "approver")
-    assert exc.value.reasons == [
-        "Segregation of duties: the assessor of a normal request may not also be its approver."]
+    assert "Segregation of duties: the assessor of a normal request may not also be its approver." in exc.value.reasons
     upgrade.refresh_from_db()
     assert upgrade.state == State.CAB_REVIEW
-    upgrade = upgrade_transition(request=upgrade, by=approver, transition="approve")
+    vote_cast(review=review_current(upgrade), voter=approver, decision="approve", password=PASSWORD)
+    upgrade.refresh_from_db()
+    assert upgrade.state == State.APPROVED
     assert duties.duty_holders(upgrade)["approver"] == [approver]
 
 

@@ -279,3 +279,18 @@ def test_history_shows_what_changed(upgrade, requester, validator, login):
     assert "state: draft → assessing" in text
     assert f"Removed validator: {validator.display_name}" in text
     assert "Core Ledger/postgresql 13.14→16.4" in text
+
+
+def test_the_request_page_leads_to_the_plan_the_cab_review_and_the_execution(upgrade, drive, requester, login):
+    upgrade = drive(upgrade, "planning")
+    client = login(requester)
+    page = client.get(f"/upgrades/{upgrade.reference}/").content.decode()
+    assert f"/upgrades/{upgrade.reference}/plan/" in page
+    assert f"/calendar/requests/{upgrade.reference}/" in page
+    assert f"/configuration/requests/{upgrade.reference}/" in page
+    assert f"/cab/review/{upgrade.reference}/" not in page  # not before the CAB has it
+    assert f"/upgrades/{upgrade.reference}/execution/" not in page
+    upgrade = drive(upgrade, "scheduled")
+    page = client.get(f"/upgrades/{upgrade.reference}/").content.decode()
+    assert f"/cab/review/{upgrade.reference}/" in page
+    assert f"/upgrades/{upgrade.reference}/execution/" in page
