@@ -5,6 +5,7 @@ Every write locks the run row, re-reads its state after the lock and appends its
 transaction; refusals are audited after the rolled-back transaction.
 """
 
+import datetime as dt
 import hashlib
 import json
 
@@ -513,6 +514,18 @@ def seed_before_roll_back(*, request, by, users) -> None:
     if run.state != RunState.BACKING_OUT:
         backout_invoke(run=run, by=implementer, reason="The upgrade did not behave: backing out.")
         run.refresh_from_db()
+        # what made them back out: an incident on record, counted by the KPIs as unplanned downtime
+        if not request.incidents.exists():
+            from .incidents import incident_open
+
+            systems = ", ".join(sorted({i.system.name for i in request.items.select_related("system")}))
+            incident_open(request=request, by=implementer, title=f"Errors on {systems} after the upgrade",
+                          severity="P2", started_at=clock.now() - dt.timedelta(minutes=25), ended_at=clock.now(),
+                          impact_minutes=25,
+                          impact="Error rate above the baseline for users of the upgraded service until the "
+                                 "backout started.",
+                          escalation_path="Implementer → on-call service owner → duty manager",
+                          contacts="Service desk, ext. 4400")
     if run.state == RunState.BACKING_OUT:
         _finish_all(run, "backout", implementer=implementer, validator=_holder(request, Duty.VALIDATOR),
                     note="Backout step done.")

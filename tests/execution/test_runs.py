@@ -305,3 +305,7 @@ def test_drive_reaches_the_execution_states(upgrade, drive, state):
         assert run.validation_signature["evidence_sha256"]
     if state == "rolled_back":
         assert run.state == "rolled_back"
+        # the hook records why they backed out, as the demo shows it: an incident with its downtime
+        incident = upgrade.incidents.get()
+        assert incident.severity == "P2" and incident.impact_minutes == 25
+        assert selectors.downtime_minutes(run)["incident_minutes"] == 25
