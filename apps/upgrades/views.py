@@ -170,7 +170,32 @@ def _history(upgrade) -> list[dict]:
     usernames = {e.actor_username for e in events}
     usernames |= {(e.after or {}).get("user") for e in events if isinstance(e.after, dict)}
     names = {u.username: u.display_name for u in User.objects.filter(username__in=[n for n in usernames if n])}
-    return [_history_row(e, names) for e in events]
+    return _grouped([_history_row(e, names) for e in events])
+
+
+# runs of these are folded into one line ("Plan step added, 14 times"): each is on its own page and in
+# the audit trail; the request's history reads as decisions, not as keystrokes
+_FOLDABLE_PREFIXES = ("plan.", "checklist.", "assessment.run", "finding.", "conflict.", "execution.step_",
+                      "configuration.snapshot", "configuration.topology", "configuration.performance",
+                      "configuration.finding_", "calendar.")
+
+
+def _fold_key(action: str) -> str:
+    return "execution.step" if action.startswith("execution.step_") else action
+
+
+def _grouped(rows: list[dict]) -> list[dict]:
+    grouped: list[dict] = []
+    for row in rows:
+        event, last = row["event"], grouped[-1] if grouped else None
+        if (last is not None and _fold_key(event.action) == _fold_key(last["event"].action)
+                and row["who"] == last["who"] and event.action.startswith(_FOLDABLE_PREFIXES)):
+            last["count"] += 1
+            last["changes"], last["reason"], last["reasons"] = [], "", []
+            last["until"] = event.created_at
+            continue
+        grouped.append({**row, "count": 1, "until": None})
+    return grouped
 
 
 def _step(upgrade, user, t, reasons, holders) -> dict:

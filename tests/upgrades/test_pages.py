@@ -294,3 +294,13 @@ def test_the_request_page_leads_to_the_plan_the_cab_review_and_the_execution(upg
     page = client.get(f"/upgrades/{upgrade.reference}/").content.decode()
     assert f"/cab/review/{upgrade.reference}/" in page
     assert f"/upgrades/{upgrade.reference}/execution/" in page
+
+
+def test_the_history_reads_as_decisions_runs_of_plan_edits_are_folded(upgrade, drive, requester, login):
+    upgrade = drive(upgrade, "cab_review")  # the plan hook adds a dozen plan edits in a row
+    page = login(requester).get(f"/upgrades/{upgrade.reference}/").content.decode()
+    history = page[page.index('id="history-h"'):]
+    assert "times, until" in history  # a run of edits is one line
+    rows = history.count("<tr>") - 1  # minus the header
+    assert rows < events(upgrade).count() - 10  # far fewer lines than events
+    assert "Submit to CAB" in history  # decisions stay one per line
