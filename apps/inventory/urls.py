@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from . import views
 from .views import capacity as capacity_views
+from .views import integrations as integration_views
 from .views import lifecycle as lifecycle_views
 from .views import sbom as sbom_views
 
@@ -46,6 +47,13 @@ urlpatterns = [
     path("workflows/<int:pk>/edit/", capacity_views.workflow_edit, name="workflow-edit"),
     path("workflows/<int:pk>/delete/", capacity_views.workflow_delete, name="workflow-delete"),
     path("systems/<slug:slug>/workflows/", capacity_views.system_workflows, name="system-workflows"),
+    path("integrations/", integration_views.integration_list, name="integrations"),
+    path("integrations/new/", integration_views.integration_create, name="integration-create"),
+    path("integrations/<int:pk>/edit/", integration_views.integration_edit, name="integration-edit"),
+    path("integrations/<int:pk>/delete/", integration_views.integration_delete, name="integration-delete"),
+    path(
+        "systems/<slug:slug>/integrations/", integration_views.system_integrations, name="system-integrations"
+    ),
     path("components/<int:pk>/sbom/", sbom_views.sbom_detail, name="component-sbom"),
     path("sbom-jobs/<int:pk>/", sbom_views.sbom_job, name="sbom-job"),
     path("sbom-jobs/<int:pk>/progress/", sbom_views.sbom_job_progress, name="sbom-job-progress"),

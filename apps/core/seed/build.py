@@ -21,8 +21,9 @@ from apps.audit.services import audit_append
 from apps.core import clock
 from apps.inventory import importers
 from apps.inventory.lifecycle import load_shipped as load_shipped_lifecycle
-from apps.inventory.models import Component, Dependency
+from apps.inventory.models import Component, Dependency, Endpoint, System
 from apps.inventory.services import inventory_object_save
+from apps.inventory.views.integrations import IntegrationForm
 from apps.upgrades import services as upgrades
 from apps.upgrades.models import UpgradeRequest
 from apps.upgrades.workflow import TRANSITIONS
@@ -161,6 +162,16 @@ class Builder:
                 "source_system": src, "source_component": src_comp, "target_system": dst,
                 "target_component": dst_comp, "environment": "production", "constraint": constraint,
                 "constraint_kind": kind, "description": description}, instance=Dependency())
+            self._tick()
+        wanted = {row[0] for row in data.INTEGRATIONS}
+        systems = {s.slug: s.pk for s in System.objects.filter(slug__in=wanted)}
+        for slug, name, partner, protocol, endpoint, notes in data.INTEGRATIONS:
+            endpoint_pk = ""
+            if endpoint:
+                endpoint_pk = Endpoint.objects.get(system__slug=slug, environment__slug="production",
+                                                   name=endpoint).pk
+            self._save(IntegrationForm, {"system": systems[slug], "name": name, "partner": partner,
+                                         "protocol": protocol, "endpoint": endpoint_pk, "notes": notes})
             self._tick()
 
     # --- requests ------------------------------------------------------------------------------------------

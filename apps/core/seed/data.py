@@ -190,6 +190,25 @@ DEPENDENCIES = [
     ("erp", "", "identity-provider", "", "", "semver", "Staff single sign-on"),
 ]
 
+# (system, name, third party, protocol, production health endpoint of the system or "", notes)
+INTEGRATIONS = [
+    ("core-ledger", "Nostro statements", "SWIFT", "SWIFT FIN", "health",
+     "MT940/MT950 statements from correspondent banks arrive through the SWIFT Alliance gateway "
+     "at 06:00 CET."),
+    ("payments-hub", "Outgoing cross-border payments", "SWIFT", "SWIFT FIN", "health",
+     "MT103 and pacs.008 to correspondents; the Alliance Access queue holds messages for 24 hours."),
+    ("payments-hub", "SEPA clearing", "EBA Clearing (STEP2)", "SFTP batch", "",
+     "Bulk files every 30 minutes on working days; missed cycles roll to the next one."),
+    ("card-switch", "Card authorisations", "Visa", "ISO 8583", "health",
+     "Stand-in processing at Visa approves up to the agreed floor limits while the switch is down."),
+    ("card-switch", "Mastercard authorisations", "Mastercard", "ISO 8583", "",
+     "Stand-in processing by Mastercard; call the Mastercard operations desk before a planned outage."),
+    ("online-banking", "Credit checks", "Experian credit bureau", "REST", "",
+     "Loan and overdraft applications call the bureau API; without it applications wait for manual review."),
+    ("hr-portal", "Monthly payroll", "ADP payroll provider", "SFTP batch", "",
+     "Salary file sent on the 20th; a late file must reach ADP by the 24th to pay on time."),
+]
+
 _ENV_HOST = {"production": "bank.example", "staging": "staging.bank.example", "dr": "dr.bank.example"}
 _DB_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "oracle-database": 1521, "mongodb": 27017}
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import capacity, lifecycle, sbom, views
+from . import capacity, integrations, lifecycle, sbom, views
 
 router = SimpleRouter()
 router.register("systems", views.SystemViewSet, basename="inventory-system")
@@ -14,6 +14,7 @@ router.register("product-releases", lifecycle.ProductReleaseViewSet, basename="i
 router.register("capacity-records", capacity.CapacityRecordViewSet, basename="inventory-capacity")
 router.register("release-requirements", capacity.ReleaseRequirementViewSet, basename="inventory-requirement")
 router.register("workflows", capacity.BusinessWorkflowViewSet, basename="inventory-workflow")
+router.register("integrations", integrations.IntegrationViewSet, basename="inventory-integration")
 
 urlpatterns = [
     path("components/<int:pk>/sbom/", sbom.ComponentSbomView.as_view(), name="inventory-component-sbom"),
