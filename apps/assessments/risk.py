@@ -48,7 +48,7 @@ def _blast_count(request, systems, depth: int) -> tuple[int, str]:
             blast = blast_radius(request, depth=depth)
             n = getattr(blast, "systems_total", None)
             if n is not None:
-                return n, f"{n} systems within {depth} steps of the change, either direction"
+                return n, f"{n} system{'' if n == 1 else 's'} within {depth} steps of the change, either direction"
         except Exception:  # noqa: BLE001 — the map is a view; a failure there must not stop the score
             pass
     ids = [s.pk for s in systems]

@@ -47,7 +47,8 @@ def recommend(request) -> Recommendation:
     facts = []
     facts.append(f"Assessed risk: {assessment.get_risk_level_display().lower()} ({assessment.risk_score}/100)."
                  if assessment is not None else "No readiness assessment yet: the risk is not known.")
-    facts.append(f"Blast radius: {dependents} other system{'s' if dependents != 1 else ''} depend on the "
+    verb = "depends" if dependents == 1 else "depend"
+    facts.append(f"Blast radius: {dependents} other system{'s' if dependents != 1 else ''} {verb} on the "
                  f"changed ones.")
     if len(systems) > 1:
         facts.append(f"{len(systems)} systems change; {inner} dependenc{'ies' if inner != 1 else 'y'} "
