@@ -8,6 +8,7 @@ first and then connects to an address it checked (never to a fresh resolution of
 
 import asyncio
 import datetime as dt
+import importlib.util
 import json
 import logging
 import math
@@ -25,7 +26,8 @@ from .allowlist import Rules
 # httpcore asks `import sniffio` on every request and lock; without sniffio installed each failed import
 # scans sys.path again (a third of a 500-probe run's CPU). A None entry makes the import fail at once,
 # which httpcore reads as "asyncio" — what it is here.
-sys.modules.setdefault("sniffio", None)
+if importlib.util.find_spec("sniffio") is None:  # installed, it answers quickly and is left alone
+    sys.modules.setdefault("sniffio", None)
 
 # one line per probe would drown the worker's log (a run may hold 500); results are in the database
 logging.getLogger("httpx").setLevel(logging.WARNING)
