@@ -61,3 +61,43 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_frequency_display()} report for {self.user}"
+
+
+# --- evidence packs --------------------------------------------------------------------------------------
+
+
+def evidence_path(instance, filename):
+    return f"evidence/{instance.pk}/{filename}"
+
+
+class EvidencePack(models.Model):
+    """A zip of every decision and record of one upgrade request, with a sha256sum manifest, the audit events
+    of the request, the audit checkpoint they chain up to and a PDF summary; built by a worker."""
+
+    request = models.ForeignKey("upgrades.UpgradeRequest", on_delete=models.PROTECT,
+                                related_name="evidence_packs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="evidence_packs")
+    status = models.CharField(max_length=20, choices=ReportStatus.choices, default=ReportStatus.QUEUED,
+                              db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
+    stage = models.CharField(max_length=120, blank=True)
+    file = models.FileField(upload_to=evidence_path, max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the zip.")
+    size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the zip.")
+    checkpoint = models.JSONField(
+        default=dict, blank=True,
+        help_text="The audit checkpoint (chain head) the pack's events chain up to.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Evidence pack {self.pk} of {self.request.reference}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("reporting:evidence", args=[self.request.reference])

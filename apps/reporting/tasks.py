@@ -29,3 +29,13 @@ def schedule() -> None:
         **(app.conf.beat_schedule or {}),
         SUBSCRIPTIONS_DAILY: {"task": "reporting.subscriptions_send", "schedule": crontab(hour=6, minute=15)},
     }
+
+
+@shared_task(name="reporting.evidence_pack_build", acks_late=True, max_retries=2, default_retry_delay=30)
+def evidence_pack_build_task(pack_id: int) -> str:
+    """Build a queued evidence pack; the row is claimed with a conditional update, so a redelivery does
+    nothing."""
+    from .evidence import evidence_pack_build
+
+    pack = evidence_pack_build(pack_id)
+    return pack.status if pack else "already claimed"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import evidence_views, views
 
 app_name = "reporting"
 urlpatterns = [
@@ -14,4 +14,9 @@ urlpatterns = [
     path("reports/<int:pk>/<str:kind>/", views.report_download, name="report-download"),
     path("subscriptions/", views.subscriptions, name="subscriptions"),
     path("subscriptions/<int:pk>/cancel/", views.subscription_cancel, name="subscription-cancel"),
+    path("evidence/<str:reference>/", evidence_views.evidence_page, name="evidence"),
+    path("evidence/<str:reference>/request/", evidence_views.evidence_request, name="evidence-request"),
+    path("evidence/<str:reference>/<int:pk>/status/", evidence_views.evidence_status, name="evidence-status"),
+    path("evidence/<str:reference>/<int:pk>/download/", evidence_views.evidence_download,
+         name="evidence-download"),
 ]
