@@ -10,3 +10,8 @@ class ConfigurationConfig(AppConfig):
         from . import registry
 
         registry.register()
+
+        from apps.upgrades import stages
+
+        stages.register("configuration", label="Configuration & staging", url_name="configuration:request",
+                        order=30, description="snapshots, drift, test results, UAT sign-off")

@@ -11,3 +11,10 @@ class ExecutionConfig(AppConfig):
 
         health.register()
         runs.register()
+
+        from apps.upgrades import stages
+
+        stages.register("execution", label="Execution", url_name="execution:page", order=50,
+                        description="pre-checks, the live step log, health, rollback triggers, validation, incidents",
+                        visible=stages.in_states("scheduled", "in_progress", "validating", "completed",
+                                                 "rolled_back", "failed", "closed"))

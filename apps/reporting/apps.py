@@ -10,3 +10,12 @@ class ReportingConfig(AppConfig):
         from . import registry
 
         registry.register()
+
+        from apps.upgrades import stages
+
+        from .evidence import evidence_allowed
+
+        stages.register("evidence", label="Evidence pack", url_name="reporting:evidence", order=90,
+                        description="every decision, signature, log and audit event of this request in one "
+                                    "verifiable zip",
+                        visible=evidence_allowed)

@@ -15,3 +15,10 @@ class RolloutsConfig(AppConfig):
         calendar_gates.register_gates()
         seed.register()
         calendar_seed.register()
+
+        from apps.upgrades import stages
+
+        stages.register("plan", label="Rollout plan", url_name="rollouts:plan", order=10,
+                        description="strategy, waves and windows, runbook, rollback triggers, backout, plan versions")
+        stages.register("schedule", label="Schedule checks", url_name="calendar:request", order=20,
+                        description="conflicts with other changes, freezes and freeze exceptions")

@@ -14,7 +14,7 @@ from apps.accounts.choices import Duty, Role
 from apps.accounts.duties import DutyRefused
 from apps.accounts.models import User
 
-from . import gates, selectors, services
+from . import gates, selectors, services, stages
 from .choices import EDITABLE_STATES, WINDOW_EDITABLE_STATES, State
 from .forms import (
     AssignForm,
@@ -246,6 +246,7 @@ def _detail_context(request, upgrade, **extra):
         "comments": upgrade.comments.select_related("author"),
         "attachments": upgrade.attachments.select_related("uploaded_by"),
         "history": _history(upgrade),
+        "stage_links": stages.links_for(request.user, upgrade),
         "can_contribute": selectors.can_contribute(user, upgrade),
         "can_edit": upgrade.state in EDITABLE_STATES and (user.has_role(Role.ADMIN) or Duty.REQUESTER in my_duties),
         "can_move_window": upgrade.state in WINDOW_EDITABLE_STATES and upgrade.state not in EDITABLE_STATES

@@ -294,6 +294,15 @@ def test_the_request_page_leads_to_the_plan_the_cab_review_and_the_execution(upg
     page = client.get(f"/upgrades/{upgrade.reference}/").content.decode()
     assert f"/cab/review/{upgrade.reference}/" in page
     assert f"/upgrades/{upgrade.reference}/execution/" in page
+    assert f"/reports/evidence/{upgrade.reference}/" in page  # the requester may take the evidence pack
+
+
+def test_stage_links_follow_each_apps_own_permission(upgrade, drive, executive, login):
+    """The evidence pack is not for executives (reporting says so); the request page asks, never guesses."""
+    upgrade = drive(upgrade, "scheduled")
+    page = login(executive).get(f"/upgrades/{upgrade.reference}/").content.decode()
+    assert f"/upgrades/{upgrade.reference}/plan/" in page
+    assert f"/reports/evidence/{upgrade.reference}/" not in page
 
 
 def test_the_history_reads_as_decisions_runs_of_plan_edits_are_folded(upgrade, drive, requester, login):
