@@ -232,3 +232,57 @@ def audit_checkpoint_export(*, actor=None) -> dict:
         )
     audit_append(action="audit.checkpoint", actor=actor, data={"seq": head.seq, "hash": head.hash})
     return {"seq": head.seq, "hash": head.hash, "created_at": created_at.isoformat(), "signature": signature}
+
+
+def segment_verify_rows(records: list[dict], *, prev_hash: str) -> VerifyResult:
+    """Recompute the links of an archived segment (records as written to its file, oldest first)."""
+    checked = 0
+    last_seq = records[-1]["seq"] if records else 0
+    expected = records[0]["seq"] if records else None
+    for record in records:
+        seq = record.get("seq")
+        if seq != expected:
+            return VerifyResult(False, checked, last_seq, expected, f"event #{expected} is missing")
+        if record.get("prev_hash") != prev_hash:
+            return VerifyResult(False, checked, last_seq, seq,
+                                "its previous hash does not match the event before it")
+        try:
+            fields = {k: record[k] for k in _VERIFY_FIELDS if k not in ("prev_hash", "hash")}
+            if isinstance(fields["created_at"], str):
+                fields["created_at"] = dt.datetime.fromisoformat(fields["created_at"])
+            text = canonical(**fields)
+        except (KeyError, TypeError, ValueError):
+            return VerifyResult(False, checked, last_seq, seq, "the event is incomplete or malformed")
+        if link_hash(prev_hash, text) != record.get("hash"):
+            return VerifyResult(False, checked, last_seq, seq,
+                                "its content does not match its hash (altered)")
+        prev_hash = record["hash"]
+        expected += 1
+        checked += 1
+    return VerifyResult(True, checked, last_seq)
+
+
+def segment_verify(path) -> VerifyResult:
+    """Verify an archived audit segment file on its own: its header, every link, and its last hash."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            lines = [line for line in handle.read().splitlines() if line.strip()]
+        header = json.loads(lines[0])
+        records = [json.loads(line) for line in lines[1:]]
+    except (OSError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        return VerifyResult(False, 0, 0, None, f"the file cannot be read as an audit segment ({exc})")
+    if not isinstance(header, dict) or header.get("format") != "tollgate-audit-segment/1" or not all(
+        isinstance(r, dict) for r in records
+    ):
+        return VerifyResult(False, 0, 0, None, "the file is not a Tollgate audit segment")
+    result = segment_verify_rows(records, prev_hash=str(header.get("prev_hash", "")))
+    if not result.ok:
+        return result
+    if (not records or records[0]["seq"] != header.get("first_seq")
+            or records[-1]["seq"] != header.get("last_seq")):
+        return VerifyResult(False, result.checked, result.head_seq, header.get("first_seq"),
+                            "the events do not cover the segment named in the header")
+    if records[-1]["hash"] != header.get("last_hash"):
+        return VerifyResult(False, result.checked, result.head_seq, records[-1]["seq"],
+                            "the last event does not match the segment's last hash")
+    return result

@@ -38,6 +38,11 @@ def purge_window(connection):
             yield
         finally:
             allow_purge(False)
+        if connection.vendor == "postgresql":
+            # the setting is transaction-local: inside an outer transaction it would outlive this window
+            # (an error above rolls the savepoint back, and the setting with it)
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config(%s, 'off', true)", [SETTING])
 
 
 def register_sqlite_function(sender, connection, **kwargs) -> None:
