@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "apps.cab",
     "apps.configuration",
     "apps.execution",
+    "apps.reviews",
     # top layer
     "apps.reporting",
 ]
@@ -277,8 +278,19 @@ _WORKER_INDEX = int(TEST_WORKER[2:]) if TEST_WORKER.startswith("gw") and TEST_WO
 ESTATE_HTTP_PORT = env.int("TOLLGATE_ESTATE_HTTP_PORT", default=8765 if _WORKER_INDEX < 0 else 18765 + 2 * _WORKER_INDEX)
 ESTATE_TCP_PORT = env.int("TOLLGATE_ESTATE_TCP_PORT", default=ESTATE_HTTP_PORT + 1)
 
+# --- reviews ----------------------------------------------------------------------
+# a post-implementation review is due this many days after a request completes, rolls back or fails
+TOLLGATE_PIR_DUE_DAYS = env.int("TOLLGATE_PIR_DUE_DAYS", default=10)
+
 # --- reporting ---------------------------------------------------------------------
 # an upgrade with an incident linked within this many days of completing is not "successful"
 REPORTING_INCIDENT_WINDOW_DAYS = env.int("REPORTING_INCIDENT_WINDOW_DAYS", default=7)
 # absolute links in e-mails (scheduled reports, notifications), e.g. https://tollgate.bank.example
 TOLLGATE_BASE_URL = env.str("TOLLGATE_BASE_URL", default="")
+
+# --- data sovereignty --------------------------------------------------------------
+# storage per region: {"eu-central": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {...}}};
+# a region without an entry stores its files under MEDIA_ROOT/regions/<region>/ (apps.core.storage)
+TOLLGATE_REGION_STORAGES = {}
+# whether an export (evidence pack) may mix the data of several regions
+TOLLGATE_CROSS_REGION_EXPORTS = env.bool("TOLLGATE_CROSS_REGION_EXPORTS", default=False)

@@ -21,6 +21,8 @@ api_v1 = [
     path("", include("apps.execution.api.run_urls")),
     path("", include("apps.execution.api.health_urls")),
     path("", include("apps.configuration.api.urls")),
+    path("", include("apps.reviews.api.urls")),
+    path("", include("apps.reviews.api.patch_urls")),
     path("", include("apps.reporting.api.urls")),
 ]
 
@@ -45,6 +47,8 @@ urlpatterns = [
     path("health/", include("apps.execution.urls_health")),
     path("reports/", include("apps.reporting.urls")),
     path("configuration/", include("apps.configuration.urls")),
+    path("reviews/", include("apps.reviews.urls")),
+    path("patches/", include("apps.reviews.urls_patches")),
     path("audit/", include("apps.audit.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

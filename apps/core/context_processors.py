@@ -24,6 +24,8 @@ def navigation(request):
     if roles & {"executive", "change_manager", "admin", "auditor", "cab_member"}:
         _maybe(nav, "Dashboard", "reporting:dashboard")
     _maybe(nav, "Calendar", "calendar:month")
+    if roles & {"change_manager", "cab_member", "auditor", "admin"}:
+        _maybe(nav, "Patching", "patches:schedules")
     if "cab_member" in roles or "admin" in roles or "auditor" in roles:
         _maybe(nav, "CAB", "cab_board:queue")
     if roles & {"implementer", "validator", "admin", "change_manager", "auditor"}:

@@ -18,6 +18,7 @@ from apps.core.seed.timeline import plan_all
 from apps.inventory.models import Component, Dependency, Endpoint, Environment, System
 from apps.upgrades.choices import State
 from apps.upgrades.models import Comment, UpgradeRequest
+from apps.reviews.models import Advisory, PatchOccurrence
 
 from ..factories import UserFactory
 
@@ -106,7 +107,10 @@ def test_seed_builds_a_bank_with_people_inventory_and_a_year_of_history(monkeypa
         assert host == "127.0.0.1" or host.endswith(".bank.example"), target
 
     # the requests: every reachable state, a year of them, both managers, every risk class
-    requests = list(UpgradeRequest.objects.all())
+    # (the request the monthly patch schedule raised "now", at the end of the seed, is checked below)
+    raised_by_schedule = set(PatchOccurrence.objects.exclude(request=None).values_list("request_id", flat=True))
+    assert len(raised_by_schedule) == 1
+    requests = list(UpgradeRequest.objects.exclude(pk__in=raised_by_schedule))
     assert len(requests) >= 40
     states = Counter(r.state for r in requests)
     assert set(states) == set(State.values)
@@ -175,13 +179,18 @@ def test_seed_builds_a_bank_with_people_inventory_and_a_year_of_history(monkeypa
     assert Freeze.objects.count() >= 2 and ApprovedWindow.objects.count() >= 3
     assert not Conflict.objects.filter(kind=ConflictKind.FREEZE).exists()
     assert not Conflict.objects.filter(status=ConflictStatus.ACCEPTED, justification="").exists()
-    started = [r for r in requests if r.started_at is not None]
-    assert len(started) >= 10
-    for request in started:
+    executed = [r for r in requests if r.started_at is not None]
+    assert len(executed) >= 10
+    for request in executed:
         assert ExecutionRun.objects.filter(request=request).exists(), request.reference
         assert Snapshot.objects.filter(request=request).exists(), request.reference
     assert HealthCheck.objects.exists()
     assert Subscription.objects.filter(user__username="exec").exists()
+
+    # sustainment: a monthly patch schedule raised its next standard change; a vendor advisory is on record
+    patch_request = UpgradeRequest.objects.get(pk__in=raised_by_schedule)
+    assert patch_request.risk_class == "standard" and patch_request.window_start > started
+    assert Advisory.objects.exists()
 
     # the logins are printed
     for username in ROLES:
@@ -216,7 +225,8 @@ def test_the_flag_allows_seeding_and_a_second_run_changes_nothing(settings):
     settings.TOLLGATE_SEED_ALLOWED = False
     _seed(FLAG)
     after_first = _counts()
-    assert after_first["UpgradeRequest"] == len(REQUESTS)
+    # every demo request, and the one the monthly patch schedule raised at the end
+    assert after_first["UpgradeRequest"] == len(REQUESTS) + 1
 
     out = _seed(FLAG)
 

@@ -244,6 +244,10 @@ class Builder:
             load_shipped_lifecycle(by=self.users["admin"])
             self.history()
             clock.set_to(self.now)
+            # after the history: a monthly patch schedule with its first request due, and a vendor advisory
+            from apps.reviews.registry_patches import seed_demo as seed_patches
+
+            seed_patches(users=self.users)
             for user in self.users.values():
                 # e-mail from now on; the replayed history notified in the app only
                 profile_update(user=user, by=user, notify_channel=NotificationChannel.EMAIL_AND_APP)
