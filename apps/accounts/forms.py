@@ -81,3 +81,20 @@ class ServiceAccountForm(forms.Form):
                                   empty_label="— no team —")
     roles = forms.MultipleChoiceField(choices=Role.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
+
+
+class RegionsForm(forms.Form):
+    regions = forms.CharField(
+        max_length=200, required=False, label="Limited to regions",
+        help_text="Region names separated by commas, e.g. “eu-central, eu-west”. This person then sees only "
+                  "upgrade requests and systems of these regions. Leave empty for no limit.",
+        error_messages={"max_length": "Use at most 200 characters."},
+    )
+
+    def clean_regions(self) -> list[str]:
+        from .services import regions_parse
+
+        try:
+            return regions_parse(self.cleaned_data["regions"])
+        except ValidationError as exc:
+            raise ValidationError(exc.messages) from None

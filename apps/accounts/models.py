@@ -39,6 +39,11 @@ class User(AbstractUser):
     service_owner = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="service_accounts"
     )
+    regions = models.CharField(
+        max_length=200, blank=True, default="",
+        help_text="Comma-separated regions this person is limited to (data sovereignty), e.g. "
+                  "“eu-central,eu-west”; empty: not limited.",
+    )
 
     class Meta:
         ordering = ["username"]

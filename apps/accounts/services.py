@@ -135,6 +135,52 @@ def user_reactivate(*, user: User, by: User) -> None:
                      after={"is_active": True})
 
 
+REGIONS_MAX = 200
+
+
+def regions_parse(value) -> list[str]:
+    """Regions from "eu-central, eu-west" or a list: each slug-like (letters, digits, '.', '_', '-', at most 40),
+    deduplicated and sorted; empty = not limited. Any such name is accepted, known to the inventory or not."""
+    from apps.core.storage import region_slug_ok
+
+    if value is None:
+        return []
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    regions = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise ValidationError({"regions": "Give the regions as names separated by commas."})
+        part = part.strip()
+        if not part:
+            continue
+        if not region_slug_ok(part):
+            raise ValidationError({"regions": f"“{part[:40].replace(chr(0), '')}” is not a region name: use "
+                                              "letters, digits, '.', '_' and '-' (at most 40), e.g. eu-central."})
+        regions.append(part)
+    regions = sorted(set(regions))
+    if len(",".join(regions)) > REGIONS_MAX:
+        raise ValidationError({"regions": f"Too many regions: at most {REGIONS_MAX} characters in all."})
+    return regions
+
+
+def user_regions_set(*, user: User, by: User, regions) -> User:
+    """Limit `user` to `regions` (empty: not limited); administrators only, audited (refusals too)."""
+    if by is None or not by.has_role(Role.ADMIN):
+        audit_append(action="user.regions_refused", actor=by, obj=user,
+                     data={"reason": "only administrators limit users to regions"})
+        raise ValidationError("Only administrators limit users to regions.")
+    value = ",".join(regions_parse(regions))
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = locked.regions
+        if before != value:
+            locked.regions = value
+            locked.save(update_fields=["regions"])
+            audit_append(action="user.regions_update", actor=by, obj=locked,
+                         before={"regions": before}, after={"regions": value})
+    return locked
+
+
 def token_list(user: User):
     return (
         AuthToken.objects.filter(user=user)

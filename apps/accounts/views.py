@@ -20,7 +20,14 @@ from apps.audit.services import audit_append
 from . import selectors, services
 from .choices import Role
 from .duties_registry import open_duties
-from .forms import DeactivateForm, ProfileForm, ServiceAccountForm, TokenCreateForm, apply_service_errors
+from .forms import (
+    DeactivateForm,
+    ProfileForm,
+    RegionsForm,
+    ServiceAccountForm,
+    TokenCreateForm,
+    apply_service_errors,
+)
 
 NEW_TOKEN_SESSION_KEY = "accounts.new_token"
 PAGE_SIZE = 50
@@ -153,21 +160,38 @@ def user_list(request):
     return render(request, "accounts/user_list.html", {"page": page, "q": q})
 
 
-def _user_detail(request, account, *, deactivate_form=None, token_form=None):
+def _user_detail(request, account, *, deactivate_form=None, token_form=None, regions_form=None, status=200):
     is_service = account.is_service_account
     return render(request, "accounts/user_detail.html", {
+        "regions_form": regions_form or RegionsForm(initial={"regions": ", ".join(
+            r for r in account.regions.split(",") if r)}),
+        "account_regions": [r for r in account.regions.split(",") if r],
         "account": account,
         "roles": [Role(r).label for r in sorted(account.role_names) if r in Role.values],
         "duties": open_duties(account),
         "deactivate_form": deactivate_form or DeactivateForm(),
         "token_form": token_form or (TokenCreateForm() if is_service else None),
         "tokens": _token_rows(selectors.token_list(user=account)) if is_service else [],
-    })
+    }, status=status)
 
 
 @admin_required
 def user_detail(request, username: str):
-    return _user_detail(request, selectors.user_get(username))
+    account = selectors.user_get(username)
+    if request.method == "POST":  # the only form posted here: the regions the person is limited to
+        form = RegionsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.user_regions_set(user=account, by=request.user, regions=form.cleaned_data["regions"])
+            except ValidationError as exc:
+                apply_service_errors(form, exc)
+            else:
+                regions = form.cleaned_data["regions"]
+                messages.success(request, f"{account.username} now sees only the regions {', '.join(regions)}."
+                                 if regions else f"{account.username} is no longer limited to regions.")
+                return redirect("accounts:user-detail", username=account.username)
+        return _user_detail(request, account, regions_form=form, status=400)
+    return _user_detail(request, account)
 
 
 @require_POST

@@ -37,11 +37,18 @@ def _search(qs: QuerySet, text: str, fields: tuple[str, ...]) -> QuerySet:
 SYSTEM_SEARCH = ("name", "slug", "description", "region", "owner_team__name", "owner_team__slug")
 
 
-def system_queryset() -> QuerySet:
-    return (
+def _region_limited(qs: QuerySet, user) -> QuerySet:
+    """Data sovereignty: a user limited to regions sees only the systems of those regions."""
+    regions = [r.strip() for r in (getattr(user, "regions", "") or "").split(",") if r.strip()]
+    return qs.filter(region__in=regions) if regions else qs
+
+
+def system_queryset(user=None) -> QuerySet:
+    return _region_limited(
         System.objects.select_related("owner_team")
         .annotate(component_count=Count("components", distinct=True))
-        .order_by("name")
+        .order_by("name"),
+        user,
     )
 
 
@@ -53,9 +60,12 @@ def system_regions() -> list[str]:
     return list(System.objects.order_by("region").values_list("region", flat=True).distinct())
 
 
-def system_get(*, slug: str) -> System:
+def system_get(*, slug: str, user=None) -> System:
+    """The system, or 404 — also when `user` is limited to regions and the system is outside them."""
+    if not isinstance(slug, str) or "\x00" in slug:
+        raise Http404("No system with that slug.")
     try:
-        return System.objects.select_related("owner_team").get(slug=slug)
+        return _region_limited(System.objects.select_related("owner_team"), user).get(slug=slug)
     except System.DoesNotExist:
         raise Http404("No system with that slug.") from None
 

@@ -84,6 +84,7 @@ def evidence_pack_request(*, request, by, dispatch: bool = True) -> tuple[Eviden
         audit_append(action="evidence_pack.refused", actor=by, obj=request,
                      data={"reason": "may not request the evidence of this request"})
         raise ValidationError({"request": "You may not request the evidence of this upgrade request."})
+    _refuse_mixed_regions(request, by)
     with transaction.atomic():
         from apps.upgrades.models import UpgradeRequest
 
@@ -103,6 +104,22 @@ def evidence_pack_request(*, request, by, dispatch: bool = True) -> tuple[Eviden
         if dispatch:
             transaction.on_commit(lambda: _dispatch(pack.pk))
     return pack, True
+
+
+def _refuse_mixed_regions(request, by) -> None:
+    """Data sovereignty: an export must not mix regions unless TOLLGATE_CROSS_REGION_EXPORTS allows it."""
+    from django.conf import settings
+
+    from apps.upgrades.selectors import request_regions
+
+    regions = sorted(request_regions(request))
+    if len(regions) > 1 and not getattr(settings, "TOLLGATE_CROSS_REGION_EXPORTS", False):
+        audit_append(action="evidence_pack.refused", actor=by, obj=request,
+                     data={"reason": "cross-region export not allowed", "regions": regions})
+        raise ValidationError({"request": (
+            f"This request spans the regions {', '.join(regions)}, and the data-sovereignty policy does not "
+            "allow an export mixing regions. Ask an administrator to allow cross-region exports, or split "
+            "the request by region.")})
 
 
 def _dispatch(pack_id: int) -> None:

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from apps.core.storage import region_storage
+
 from .choices import Delivery, Frequency, ReportStatus
 
 
@@ -67,7 +69,13 @@ class Subscription(models.Model):
 
 
 def evidence_path(instance, filename):
-    return f"evidence/{instance.pk}/{filename}"
+    """evidence/<pk>/<name>, under regions/<region>/ so the pack lands in its request's region storage
+    (a pack never mixes regions unless the policy allows it; then the first region alphabetically)."""
+    from apps.core.storage import region_prefix
+    from apps.upgrades.selectors import request_regions
+
+    regions = sorted(request_regions(instance.request))
+    return f"{region_prefix(regions[0]) if regions else ''}evidence/{instance.pk}/{filename}"
 
 
 class EvidencePack(models.Model):
@@ -82,7 +90,7 @@ class EvidencePack(models.Model):
                               db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, help_text="0–100.")
     stage = models.CharField(max_length=120, blank=True)
-    file = models.FileField(upload_to=evidence_path, max_length=300, blank=True)
+    file = models.FileField(upload_to=evidence_path, storage=region_storage, max_length=300, blank=True)
     sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the zip.")
     size = models.PositiveBigIntegerField(default=0, help_text="Bytes of the zip.")
     checkpoint = models.JSONField(

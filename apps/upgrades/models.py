@@ -3,6 +3,8 @@ from django.db import models
 from django.urls import reverse
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from apps.core.storage import region_storage
+
 from .choices import RiskClass, State
 
 
@@ -99,12 +101,22 @@ class Comment(models.Model):
 
 
 def attachment_path(instance, filename):
-    return f"attachments/{instance.request.reference}/{instance.sha256[:12]}-{filename}"
+    """attachments/<reference>/<hash>-<name>, under regions/<region>/ so it lands in its region's storage.
+
+    A request spanning several regions stores its files in the first of them alphabetically (a file has one
+    home; who may read it is still decided by the request's visibility, which requires all its regions)."""
+    from apps.core.storage import region_prefix
+
+    from .selectors import request_regions
+
+    regions = sorted(request_regions(instance.request))
+    prefix = region_prefix(regions[0]) if regions else ""
+    return f"{prefix}attachments/{instance.request.reference}/{instance.sha256[:12]}-{filename}"
 
 
 class Attachment(models.Model):
     request = models.ForeignKey(UpgradeRequest, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=attachment_path, max_length=300)
+    file = models.FileField(upload_to=attachment_path, storage=region_storage, max_length=300)
     filename = models.CharField(max_length=200)
     size = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)

@@ -27,6 +27,7 @@ def upgrade_visible(user) -> QuerySet:
     qs = UpgradeRequest.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
+    qs = _in_user_regions(qs, user)
     if user.has_role(*SEES_EVERYTHING):
         return qs
     rule = Exists(UpgradeRequestUserObjectPermission.objects.filter(content_object=OuterRef("pk"), user=user))
@@ -34,6 +35,29 @@ def upgrade_visible(user) -> QuerySet:
     if user.has_role(Role.CAB_MEMBER):
         rule |= Q(state__in=CAB_VISIBLE_STATES)
     return qs.filter(rule)
+
+
+def _in_user_regions(qs: QuerySet, user, ref: str = "pk") -> QuerySet:
+    """Data sovereignty: a user limited to regions sees only requests with no system outside them, whatever
+    their role (one correlated subquery, no per-row queries). `ref` names the request in `qs`."""
+    regions = user_regions(user)
+    if not regions:
+        return qs
+    return qs.filter(~Exists(UpgradeItem.objects.filter(request=OuterRef(ref))
+                             .exclude(system__region__in=sorted(regions))))
+
+
+def user_regions(user) -> frozenset[str]:
+    """The regions `user` is limited to; empty = not limited."""
+    raw = getattr(user, "regions", "") or ""
+    return frozenset(r.strip() for r in raw.split(",") if r.strip())
+
+
+def request_regions(request: UpgradeRequest) -> set[str]:
+    """The regions of the systems of the request's items (a request carries the regions of its systems)."""
+    if request.pk is None:
+        return set()
+    return {r for r in UpgradeItem.objects.filter(request=request).values_list("system__region", flat=True) if r}
 
 
 def can_contribute(user, request: UpgradeRequest) -> bool:
@@ -139,7 +163,8 @@ _WAITING = {
 
 def inbox_duties(user) -> list[InboxItem]:
     rows = (
-        UpgradeRequestUserObjectPermission.objects.filter(user=user, permission__codename__startswith="duty_")
+        _in_user_regions(UpgradeRequestUserObjectPermission.objects.filter(
+            user=user, permission__codename__startswith="duty_"), user, ref="content_object")
         .select_related("content_object", "permission")
         .order_by("content_object__window_start", "content_object__created_at")
     )
@@ -157,7 +182,7 @@ def inbox_duties(user) -> list[InboxItem]:
 def inbox_cab(user) -> list[InboxItem]:
     if not user.has_role(Role.CAB_MEMBER):
         return []
-    waiting = UpgradeRequest.objects.filter(state=State.CAB_REVIEW).order_by("window_start")
+    waiting = _in_user_regions(UpgradeRequest.objects.filter(state=State.CAB_REVIEW), user).order_by("window_start")
     return [InboxItem(kind="CAB review", title=str(r), url=r.get_absolute_url(), due=r.window_start) for r in waiting]
 
 

@@ -51,7 +51,7 @@ class SystemViewSet(_InventoryViewSet):
     lookup_field = "slug"
 
     def get_queryset(self):
-        return selectors.system_queryset()
+        return selectors.system_queryset(self.request.user)
 
 
 @extend_schema_view(destroy=extend_schema(responses={204: None, 400: _DELETE_REFUSED}))

@@ -335,7 +335,7 @@ def workflow_list(request):
 
 @login_required
 def system_workflows(request, slug):
-    system = selectors.system_get(slug=slug)
+    system = selectors.system_get(slug=slug, user=request.user)
     return render(
         request,
         "inventory/workflow_list.html",

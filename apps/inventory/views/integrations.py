@@ -98,7 +98,7 @@ def integration_list(request):
 
 @login_required
 def system_integrations(request, slug):
-    system = selectors.system_get(slug=slug)
+    system = selectors.system_get(slug=slug, user=request.user)
     return render(
         request,
         "inventory/integration_list.html",

@@ -12,7 +12,7 @@ from .common import admin_required, delete_page, edit_page, filtered_page, is_ad
 @login_required
 def system_list(request):
     filterset, page = filtered_page(
-        request, SystemFilter, selectors.system_queryset(), datalists={"region": "regions"}
+        request, SystemFilter, selectors.system_queryset(request.user), datalists={"region": "regions"}
     )
     return render(
         request,
@@ -28,7 +28,7 @@ def system_list(request):
 
 @login_required
 def system_detail(request, slug):
-    system = selectors.system_get(slug=slug)
+    system = selectors.system_get(slug=slug, user=request.user)
     context = {"system": system, "can_edit": is_admin(request.user)}
     context.update(selectors.system_detail(system=system))
     return render(request, "inventory/system_detail.html", context)
@@ -47,7 +47,7 @@ def system_create(request):
 
 @admin_required
 def system_edit(request, slug):
-    system = selectors.system_get(slug=slug)
+    system = selectors.system_get(slug=slug, user=request.user)
     return edit_page(
         request,
         kind="system",
@@ -60,7 +60,7 @@ def system_edit(request, slug):
 
 @admin_required
 def system_delete(request, slug):
-    system = selectors.system_get(slug=slug)
+    system = selectors.system_get(slug=slug, user=request.user)
     return delete_page(
         request,
         obj=system,
