@@ -151,6 +151,8 @@ STORAGES = {
 }
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise expects it, even before collectstatic
 MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+# retention moves expired files and archived audit segments here (keep it on backed-up storage)
+ARCHIVE_ROOT = env.str("ARCHIVE_ROOT", default="")  # empty: MEDIA_ROOT/archive
 MEDIA_URL = "/media/"
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
 ATTACHMENT_ALLOWED_EXTENSIONS = env.list(
