@@ -189,18 +189,26 @@ def _local(value, tz):
     return value.astimezone(zoneinfo.ZoneInfo(tz)).replace(tzinfo=None) if value else None
 
 
+def _delete(request, reference, model, pk, remove, *, done: str, anchor: str):
+    """Remove one part of the plan through its service; a refusal is shown in words, never a 500."""
+    upgrade = upgrade_get(user=request.user, reference=reference)
+    obj = _owned(model, upgrade, pk)
+    try:
+        remove(obj)
+    except services.PlanRefused as exc:
+        _refusal(request, exc)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, done)
+    return redirect(_here(upgrade, anchor))
+
+
 @login_required
 @require_POST
 def wave_delete(request, reference, pk):
-    upgrade = upgrade_get(user=request.user, reference=reference)
-    wave = _owned(Wave, upgrade, pk)
-    try:
-        services.wave_delete(wave=wave, by=request.user)
-    except services.PlanRefused as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, "Wave removed.")
-    return redirect(_here(upgrade, "waves"))
+    return _delete(request, reference, Wave, pk,
+                   lambda obj: services.wave_delete(wave=obj, by=request.user), done="Wave removed.", anchor="waves")
 
 
 @login_required
@@ -217,15 +225,8 @@ def tier_add(request, reference, pk):
 @login_required
 @require_POST
 def tier_delete(request, reference, pk):
-    upgrade = upgrade_get(user=request.user, reference=reference)
-    tier = _owned(WaveTier, upgrade, pk)
-    try:
-        services.tier_delete(tier=tier, by=request.user)
-    except services.PlanRefused as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, "Tier removed.")
-    return redirect(_here(upgrade, "waves"))
+    return _delete(request, reference, WaveTier, pk,
+                   lambda obj: services.tier_delete(tier=obj, by=request.user), done="Tier removed.", anchor="waves")
 
 
 @login_required
@@ -241,15 +242,8 @@ def trigger_add(request, reference):
 @login_required
 @require_POST
 def trigger_delete(request, reference, pk):
-    upgrade = upgrade_get(user=request.user, reference=reference)
-    trigger = _owned(RollbackTrigger, upgrade, pk)
-    try:
-        services.trigger_delete(trigger=trigger, by=request.user)
-    except services.PlanRefused as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, "Rollback trigger removed.")
-    return redirect(_here(upgrade, "triggers"))
+    return _delete(request, reference, RollbackTrigger, pk,
+                   lambda obj: services.trigger_delete(trigger=obj, by=request.user), done="Rollback trigger removed.", anchor="triggers")
 
 
 @login_required
@@ -304,17 +298,8 @@ def step_edit(request, reference, pk):
 @login_required
 @require_POST
 def step_delete(request, reference, pk):
-    upgrade = upgrade_get(user=request.user, reference=reference)
-    step = _owned(RunbookStep, upgrade, pk)
-    try:
-        services.step_delete(step=step, by=request.user)
-    except services.PlanRefused as exc:
-        _refusal(request, exc)
-    except ValidationError as exc:
-        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
-    else:
-        messages.success(request, "Runbook step removed.")
-    return redirect(_here(upgrade, "runbook"))
+    return _delete(request, reference, RunbookStep, pk,
+                   lambda obj: services.step_delete(step=obj, by=request.user), done="Runbook step removed.", anchor="runbook")
 
 
 @login_required
@@ -341,15 +326,8 @@ def fallback_save(request, reference):
 @login_required
 @require_POST
 def fallback_delete(request, reference, pk):
-    upgrade = upgrade_get(user=request.user, reference=reference)
-    fallback = _owned(IntegrationFallback, upgrade, pk)
-    try:
-        services.fallback_delete(fallback=fallback, by=request.user)
-    except services.PlanRefused as exc:
-        _refusal(request, exc)
-    else:
-        messages.success(request, "Fallback removed.")
-    return redirect(_here(upgrade, "fallbacks"))
+    return _delete(request, reference, IntegrationFallback, pk,
+                   lambda obj: services.fallback_delete(fallback=obj, by=request.user), done="Fallback removed.", anchor="fallbacks")
 
 
 # --- versions ------------------------------------------------------------------------------------------
