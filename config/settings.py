@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
     # serves our own static files (no CDN) in production without a separate web server
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -296,3 +297,11 @@ TOLLGATE_BASE_URL = env.str("TOLLGATE_BASE_URL", default="")
 TOLLGATE_REGION_STORAGES = {}
 # whether an export (evidence pack) may mix the data of several regions
 TOLLGATE_CROSS_REGION_EXPORTS = env.bool("TOLLGATE_CROSS_REGION_EXPORTS", default=False)
+
+# --- content security policy ---------------------------------------------------------------
+# our own origin only, and no inline script or style (apps.core.middleware.ContentSecurityPolicyMiddleware)
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
