@@ -107,6 +107,27 @@ def _plan_body(upgrade) -> dict:
     return body
 
 
+def _change(request, reference, model, pk, input_serializer, output_serializer, update) -> Response:
+    """PATCH one part of the plan through its service: 404 if it is not this request's, refusals in words."""
+    obj = _owned(model, _upgrade(request, reference), pk)
+    data = _data(request, _fields(input_serializer))
+    try:
+        obj = update(obj, data)
+    except services.PlanRefused as exc:
+        return _refused(exc)
+    return Response(output_serializer(obj).data)
+
+
+def _remove(request, reference, model, pk, remove) -> Response:
+    """DELETE one part of the plan through its service."""
+    obj = _owned(model, _upgrade(request, reference), pk)
+    try:
+        remove(obj)
+    except services.PlanRefused as exc:
+        return _refused(exc)
+    return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class PlanView(APIView):
     @extend_schema(responses={200: s.PlanDetailSerializer, 404: OpenApiTypes.OBJECT},
                    description="The rollout plan of a request with its recommendation, waves (and their local "
@@ -171,12 +192,7 @@ class WaveDetailView(APIView):
 
     @extend_schema(responses={204: None, **REFUSED})
     def delete(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        try:
-            services.wave_delete(wave=_owned(Wave, upgrade, pk), by=request.user)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _remove(request, reference, Wave, pk, lambda obj: services.wave_delete(wave=obj, by=request.user))
 
 
 class TierListView(APIView):
@@ -196,22 +212,12 @@ class TierListView(APIView):
 class TierDetailView(APIView):
     @extend_schema(request=s.TierInput, responses={200: s.TierSerializer, **REFUSED})
     def patch(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        data = _data(request, _fields(s.TierInput))
-        try:
-            tier = services.tier_update(tier=_owned(WaveTier, upgrade, pk), by=request.user, **data)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(s.TierSerializer(tier).data)
+        return _change(request, reference, WaveTier, pk, s.TierInput, s.TierSerializer,
+                       lambda obj, data: services.tier_update(tier=obj, by=request.user, **data))
 
     @extend_schema(responses={204: None, **REFUSED})
     def delete(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        try:
-            services.tier_delete(tier=_owned(WaveTier, upgrade, pk), by=request.user)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _remove(request, reference, WaveTier, pk, lambda obj: services.tier_delete(tier=obj, by=request.user))
 
 
 class TriggerListView(APIView):
@@ -239,22 +245,12 @@ class TriggerDetailView(APIView):
 
     @extend_schema(request=s.TriggerInput, responses={200: s.TriggerSerializer, **REFUSED})
     def patch(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        data = _data(request, _fields(s.TriggerInput))
-        try:
-            trigger = services.trigger_update(trigger=_owned(RollbackTrigger, upgrade, pk), by=request.user, **data)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(s.TriggerSerializer(trigger).data)
+        return _change(request, reference, RollbackTrigger, pk, s.TriggerInput, s.TriggerSerializer,
+                       lambda obj, data: services.trigger_update(trigger=obj, by=request.user, **data))
 
     @extend_schema(responses={204: None, **REFUSED})
     def delete(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        try:
-            services.trigger_delete(trigger=_owned(RollbackTrigger, upgrade, pk), by=request.user)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _remove(request, reference, RollbackTrigger, pk, lambda obj: services.trigger_delete(trigger=obj, by=request.user))
 
 
 class StepListView(APIView):
@@ -284,22 +280,12 @@ class StepDetailView(APIView):
 
     @extend_schema(request=s.StepInput, responses={200: s.StepSerializer, **REFUSED})
     def patch(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        data = _data(request, _fields(s.StepInput))
-        try:
-            step = services.step_update(step=_owned(RunbookStep, upgrade, pk), by=request.user, **data)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(s.StepSerializer(step).data)
+        return _change(request, reference, RunbookStep, pk, s.StepInput, s.StepSerializer,
+                       lambda obj, data: services.step_update(step=obj, by=request.user, **data))
 
     @extend_schema(responses={204: None, **REFUSED})
     def delete(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        try:
-            services.step_delete(step=_owned(RunbookStep, upgrade, pk), by=request.user)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _remove(request, reference, RunbookStep, pk, lambda obj: services.step_delete(step=obj, by=request.user))
 
 
 class FallbackListView(APIView):
@@ -324,12 +310,7 @@ class FallbackListView(APIView):
 class FallbackDetailView(APIView):
     @extend_schema(responses={204: None, **REFUSED})
     def delete(self, request, reference, pk):
-        upgrade = _upgrade(request, reference)
-        try:
-            services.fallback_delete(fallback=_owned(IntegrationFallback, upgrade, pk), by=request.user)
-        except services.PlanRefused as exc:
-            return _refused(exc)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _remove(request, reference, IntegrationFallback, pk, lambda obj: services.fallback_delete(fallback=obj, by=request.user))
 
 
 class VersionListView(APIView):
