@@ -123,12 +123,9 @@ def _refuse_mixed_regions(request, by) -> None:
 
 
 def _dispatch(pack_id: int) -> None:
-    from .tasks import evidence_pack_build_task
+    from .services import dispatch_task
 
-    try:
-        evidence_pack_build_task.delay(pack_id)
-    except Exception:  # the broker is down: the pack stays queued; asking again re-sends it
-        log.exception("could not queue evidence pack %s", pack_id)
+    dispatch_task("evidence_pack_build_task", pack_id)
 
 
 def _progress(pack_id: int, progress: int, stage: str) -> None:

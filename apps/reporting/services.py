@@ -102,13 +102,19 @@ def report_request(*, by, period: Period, dispatch: bool = True) -> tuple[Report
     return report, True
 
 
-def _dispatch(report_id: int) -> None:
-    from .tasks import report_generate_task
+def dispatch_task(task_name: str, pk: int) -> None:
+    """Hand a report or evidence pack to the workers (called on commit). If the broker is down the row stays
+    queued, and asking again re-sends it."""
+    from . import tasks
 
     try:
-        report_generate_task.delay(report_id)
-    except Exception:  # the broker is down: the report stays queued; asking again re-sends it
-        log.exception("could not queue report %s", report_id)
+        getattr(tasks, task_name).delay(pk)
+    except Exception:
+        log.exception("could not queue %s for %s", task_name, pk)
+
+
+def _dispatch(report_id: int) -> None:
+    dispatch_task("report_generate_task", report_id)
 
 
 def _progress(report_id: int, progress: int, stage: str) -> None:
