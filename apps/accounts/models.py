@@ -48,6 +48,11 @@ class User(AbstractUser):
     class Meta:
         ordering = ["username"]
 
+    @property
+    def region_list(self) -> frozenset[str]:
+        """The regions this person is limited to (data sovereignty); empty: not limited."""
+        return frozenset(r.strip() for r in (self.regions or "").split(",") if r.strip())
+
     @cached_property
     def role_names(self) -> frozenset[str]:
         names = {g.name for g in self.groups.all()}

@@ -39,8 +39,14 @@ SYSTEM_SEARCH = ("name", "slug", "description", "region", "owner_team__name", "o
 
 def _region_limited(qs: QuerySet, user) -> QuerySet:
     """Data sovereignty: a user limited to regions sees only the systems of those regions."""
-    regions = [r.strip() for r in (getattr(user, "regions", "") or "").split(",") if r.strip()]
+    regions = getattr(user, "region_list", None)
     return qs.filter(region__in=regions) if regions else qs
+
+
+def of_visible_systems(qs: QuerySet, user, field: str = "system") -> QuerySet:
+    """Rows that belong to a system (capacity, workflows, integrations): only those of the user's regions."""
+    regions = getattr(user, "region_list", None)
+    return qs.filter(**{f"{field}__region__in": regions}) if regions else qs
 
 
 def system_queryset(user=None) -> QuerySet:

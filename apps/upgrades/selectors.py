@@ -49,8 +49,7 @@ def _in_user_regions(qs: QuerySet, user, ref: str = "pk") -> QuerySet:
 
 def user_regions(user) -> frozenset[str]:
     """The regions `user` is limited to; empty = not limited."""
-    raw = getattr(user, "regions", "") or ""
-    return frozenset(r.strip() for r in raw.split(",") if r.strip())
+    return getattr(user, "region_list", frozenset())  # anonymous users have none
 
 
 def request_regions(request: UpgradeRequest) -> set[str]:

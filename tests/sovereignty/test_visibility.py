@@ -140,3 +140,22 @@ def test_inventory_pages_and_api_show_a_limited_user_only_their_regions(auditor,
     body = api(auditor).get("/api/v1/systems/").json()
     assert {s["slug"] for s in body["results"]} == {"eu-ledger"}
     assert api(auditor).get("/api/v1/systems/us-ledger/").status_code == 404
+
+
+def test_per_system_inventory_lists_keep_to_the_users_regions(auditor, eu_component, us_component, login, api):
+    """Integrations and business workflows belong to a system: a limited user sees only their regions' ones."""
+    from apps.inventory.models import BusinessWorkflow, Integration
+
+    for component in (eu_component, us_component):
+        Integration.objects.create(system=component.system, name=f"{component.system.slug} link", partner="SWIFT")
+        BusinessWorkflow.objects.create(system=component.system, name=f"{component.system.slug} posting")
+    limit(auditor, "eu-central")
+    client = login(auditor)
+    for page in ("/inventory/integrations/", "/inventory/workflows/"):
+        body = client.get(page).content.decode()
+        assert "eu-ledger" in body and "us-ledger" not in body, page
+    for endpoint in ("/api/v1/integrations/", "/api/v1/workflows/"):
+        response = api(auditor).get(endpoint)
+        assert response.status_code == 200, endpoint
+        names = {row["name"] for row in response.json()["results"]}
+        assert names and all(name.startswith("eu-ledger") for name in names), endpoint

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from apps.accounts.models import Team
 
+from .. import selectors
 from ..models import BusinessWorkflow, CapacityRecord, ReleaseRequirement
 from ..views import capacity as pages
 from .serializers import _environment_slug, _ServiceWrite, _system_slug
@@ -99,7 +100,7 @@ class CapacityRecordViewSet(_InventoryViewSet):
     serializer_class = CapacityRecordSerializer
 
     def get_queryset(self):
-        return pages.capacity_queryset()
+        return selectors.of_visible_systems(pages.capacity_queryset(), self.request.user)
 
 
 class ReleaseRequirementViewSet(_InventoryViewSet):
@@ -117,4 +118,4 @@ class BusinessWorkflowViewSet(_InventoryViewSet):
     serializer_class = BusinessWorkflowSerializer
 
     def get_queryset(self):
-        return pages.workflow_queryset()
+        return selectors.of_visible_systems(pages.workflow_queryset(), self.request.user)

@@ -6,6 +6,7 @@ Everyone signed in reads; administrators write. Writes validate through the page
 
 from rest_framework import serializers
 
+from .. import selectors
 from ..models import Endpoint, Integration
 from ..views import integrations as pages
 from .serializers import _ServiceWrite, _system_slug
@@ -36,4 +37,4 @@ class IntegrationViewSet(_InventoryViewSet):
     serializer_class = IntegrationSerializer
 
     def get_queryset(self):
-        return pages.integration_queryset()
+        return selectors.of_visible_systems(pages.integration_queryset(), self.request.user)

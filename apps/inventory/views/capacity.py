@@ -220,7 +220,7 @@ def capacity_queryset():
 
 @login_required
 def capacity_list(request):
-    qs = capacity_queryset()
+    qs = selectors.of_visible_systems(capacity_queryset(), request.user)
     system = _system_from_query(request)
     if system is not None:
         qs = qs.filter(system=system)
@@ -329,7 +329,7 @@ def workflow_list(request):
     return render(
         request,
         "inventory/workflow_list.html",
-        {"page": _page(request, workflow_queryset()), "system": None, "can_edit": is_admin(request.user)},
+        {"page": _page(request, selectors.of_visible_systems(workflow_queryset(), request.user)), "system": None, "can_edit": is_admin(request.user)},
     )
 
 

@@ -92,7 +92,7 @@ def integration_list(request):
     return render(
         request,
         "inventory/integration_list.html",
-        {"page": _page(request, integration_queryset()), "system": None, "can_edit": is_admin(request.user)},
+        {"page": _page(request, selectors.of_visible_systems(integration_queryset(), request.user)), "system": None, "can_edit": is_admin(request.user)},
     )
 
 
