@@ -17,15 +17,23 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 TEST_VAR_DIR ?= $(CURDIR)/var/test
 TEST_DEPS ?= $(TEST_STAMP)
+BENCH_STAMP := $(VENV)/.tollgate-bench.stamp
+# make bench / make drills run on the real services (never on the demo's SQLite): PostgreSQL and Redis
+BENCH_DATABASE_URL ?= postgres://tollgate:tollgate@127.0.0.1:5432/tollgate_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/3
+BENCH ?=
+DRILLS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo test install install-test clean
+.PHONY: help demo test bench drills install install-test install-bench clean
 
 help:
 	@echo "make demo   start the demo on http://$(DEMO_HOST):$(DEMO_PORT) (web + Celery worker, SQLite)"
 	@echo "make test   run the tests (PYTEST_ARGS='tests/ops -x' to narrow them)"
+	@echo "make bench  the benchmark table on PostgreSQL + Redis (BENCH='pages load' to pick modules)"
+	@echo "make drills the fault drills on their own PostgreSQL, Redis and workers (DRILLS='redis_down' to pick)"
 	@echo "make clean  remove .venv and the demo's data under var/"
 
 $(PY):
@@ -42,8 +50,13 @@ $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $@ $(DEMO_STAMP)
 
+$(BENCH_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $@ $(TEST_STAMP) $(DEMO_STAMP)
+
 install: $(DEMO_STAMP)
 install-test: $(TEST_STAMP)
+install-bench: $(BENCH_STAMP)
 
 # migrate and seed_demo are idempotent, so `make demo` can be run again and again.
 # The worker runs in the background and is stopped when the web server stops (Ctrl-C stops both).
@@ -76,5 +89,17 @@ test: $(TEST_DEPS)
 	if [ $$rc -eq 5 ]; then echo "make test: pytest ran no test; that is a failure."; exit 1; fi; \
 	exit $$rc
 
+# The large organisation is seeded once into BENCH_DATABASE_URL and kept for the next run; the other
+# benchmarks use a throwaway test database on the same server.
+bench: $(BENCH_STAMP)
+	@mkdir -p var/bench
+	TOLLGATE_VAR_DIR=$(CURDIR)/var/bench BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) \
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m benchmarks.run $(BENCH)
+
+# Each drill starts its own PostgreSQL cluster, Redis and workers on other ports.
+drills: $(BENCH_STAMP)
+	@mkdir -p var/drills
+	TOLLGATE_VAR_DIR=$(CURDIR)/var/drills $(PY) -m benchmarks.drills $(DRILLS)
+
 clean:
-	rm -rf $(VENV) var/tollgate.sqlite3 var/tollgate.sqlite3-* var/broker var/test var/worker.log
+	rm -rf $(VENV) var/tollgate.sqlite3 var/tollgate.sqlite3-* var/broker var/test var/bench var/drills var/worker.log

@@ -1,11 +1,19 @@
-"""Run every benchmark in this package and print one table: `python -m benchmarks.run [name ...]`."""
+"""Run every benchmark in this package and print one table: `python -m benchmarks.run [name ...]`.
+
+Each module runs in a process of its own (`python -m benchmarks.run --one <name>` prints its rows as JSON),
+so every benchmark sets Django up on the database it needs and its peak memory is its own.
+"""
 
 import importlib
+import json
+import os
 import pkgutil
+import subprocess
 import sys
+import time
 from pathlib import Path
 
-SKIP = {"run"}
+SKIP = {"run", "settings", "urls", "server", "locustfile", "bigorg"}
 
 
 def discover(names: list[str] | None = None) -> list[str]:
@@ -29,19 +37,45 @@ def table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def run_one(name: str) -> int:
+    """In this process: run one module and print its rows as JSON on the last line of standard output."""
+    module = importlib.import_module(f"benchmarks.{name}")
+    if not callable(getattr(module, "run", None)):
+        print("[]")
+        return 0
+    rows = module.run()
+    print(json.dumps(rows, default=str))
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        return run_one(argv[1])
     modules = discover(argv or None)
     if not modules:
         print(f"No benchmark named {' '.join(argv)}; known: {', '.join(discover())}", file=sys.stderr)
         return 2
-    rows = []
+    failed = []
     for name in modules:
-        module = importlib.import_module(f"benchmarks.{name}")
-        if not callable(getattr(module, "run", None)):
-            continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
-        rows += module.run()
-    print(table(rows))
+        start = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--one", name], stdout=subprocess.PIPE,
+                              text=True, env=os.environ.copy(), check=False)
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines:
+            failed.append(name)
+            print(f"{name} failed (exit {proc.returncode})", file=sys.stderr)
+            continue
+        rows = json.loads(lines[-1])
+        for extra in lines[:-1]:
+            print(extra, file=sys.stderr)
+        print(f"{name}: {time.monotonic() - start:.0f} s", file=sys.stderr, flush=True)
+        # one table per module: their columns differ
+        if rows:
+            print(f"\n## {name}\n\n{table(rows)}", flush=True)
+    if failed:
+        print(f"\nFailed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -276,9 +276,14 @@ def celery_worker(transactional_db):
 
     from config.celery import app
 
+    eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING") as worker:
-        yield worker
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10,
+                          loglevel="WARNING") as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = eager
 
 
 @pytest.fixture
