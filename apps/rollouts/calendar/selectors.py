@@ -159,7 +159,8 @@ def freeze_refusal(freeze: Freeze) -> str:
 
 
 def freeze_exceptions_of(request: UpgradeRequest) -> QuerySet:
-    return FreezeException.objects.filter(request=request).select_related("freeze", "requested_by", "decided_by")
+    return FreezeException.objects.filter(request=request).select_related("request", "freeze", "requested_by",
+                                                                          "decided_by")
 
 
 def freeze_exceptions_pending() -> QuerySet:
