@@ -6,8 +6,10 @@ filters, with a fixed number of queries whatever the number of rows: the rows ar
 `values()` and classified here, so a figure and the list it links to come from the same rows.
 """
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import hashlib
 import json
 import math
@@ -15,7 +17,19 @@ from collections import Counter, defaultdict
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import CharField, Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+)
+from django.db.models.expressions import Func
 from django.db.models.functions import Cast
 
 from apps.upgrades.choices import RiskClass
@@ -113,6 +127,107 @@ def _in(period: Period, field: str) -> Q:
     return Q(**{f"{field}__gte": period.start_dt, f"{field}__lt": period.end_dt})
 
 
+# up to this many request ids are sent as a list rather than as the subquery that selects them
+INLINE_IDS = 5000
+
+
+@contextlib.contextmanager
+def fast_timestamps():
+    """Read PostgreSQL timestamps with `datetime.fromisoformat` (C) instead of Django's loader, which parses
+    in Python (~3 µs a value): a 12-month report reads ~250,000 of them. Same values: the session time zone
+    is the connection's (UTC), anything else goes to Django's loader."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    adapters = connection.connection.adapters
+    original = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    if not hasattr(original, "timezone"):  # not Django's loader: leave it alone
+        yield
+        return
+    utc = original.timezone is dt.UTC
+
+    class FastTzLoader(original):
+        def load(self, data):
+            text = bytes(data).decode()
+            if text.endswith("+00"):
+                try:  # "…+00" reads as UTC: the loader's own zone when it is UTC
+                    if utc:
+                        return dt.datetime.fromisoformat(text)
+                    return dt.datetime.fromisoformat(text[:-3]).replace(tzinfo=original.timezone)
+                except ValueError:
+                    pass
+            return super().load(data)
+
+    adapters.register_loader("timestamptz", FastTzLoader)
+    try:
+        yield
+    finally:
+        adapters.register_loader("timestamptz", original)
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector off while a period's rows are built: ~27,000 dicts of lists a year hold
+    no cycles, but every collection on the way walks all of them again (it was ~40 % of the KPIs' CPU).
+    Reference counting still frees everything; the collector runs again afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def fetch_rows(qs: QuerySet) -> list[tuple]:
+    """`list(qs)` of a values_list() of plain columns. On PostgreSQL in a UTC session with psycopg's C
+    implementation, timestamps are read by psycopg's own C loader, set on this one cursor (Django checks the
+    connection's loader by an attribute the C class cannot have): the same UTC datetimes as Django's
+    loader, without a Python call per value — the ended rows of a year hold ~190,000 of them."""
+    from django.db import connection
+
+    query = qs.query
+    # the SQL's columns in the order of the values_list: its fields, then its annotations
+    if connection.vendor != "postgresql" or query.extra or \
+            tuple(qs._fields or ()) != (*query.values_select, *query.annotation_select):
+        return list(qs)
+    import psycopg
+    from psycopg.pq import Format
+
+    connection.ensure_connection()
+    raw = connection.connection
+    native = psycopg.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)
+    django_tz = raw.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)
+    if psycopg.pq.__impl__ not in ("c", "binary") or getattr(django_tz, "timezone", None) is not dt.UTC \
+            or raw.info.parameter_status("TimeZone") != "UTC" or native is None:
+        return list(qs)
+    sql, params = qs.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.cursor.adapters.register_loader("timestamptz", native)
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def outage_spans(request_ids) -> QuerySet:
+    """(request, span) per outage step run: its first start to its last finish, grouped in the database
+    (one row per step instead of every event). `span` is None when the step never started or finished."""
+    from apps.execution.models import StepEvent
+
+    return (StepEvent.objects.filter(run__request__in=request_ids, step__is_outage=True)
+            .values("run__request_id", "run_id", "step_id")
+            .annotate(first=Min("at"),
+                      span=ExpressionWrapper(Max("at", filter=Q(kind="finished"))
+                                             - Min("at", filter=Q(kind="started")),
+                                             output_field=DurationField()))
+            .order_by("first", "run_id", "step_id").values_list("run__request_id", "span"))
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile (p in 0–100): the value at rank ceil(p/100 · n) of the sorted values."""
     if not values:
@@ -129,22 +244,53 @@ def _ratio(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+ENDED_FIELDS = ("id", "reference", "title", "risk_class", "state", "outcome", "created_at", "submitted_at",
+                "decided_at", "started_at", "finished_at", "window_start", "window_end")
+
+
+# the per-upgrade CSV's timestamps (services.UPGRADE_COLUMNS), in its order
+CSV_TIMES = ("created_at", "submitted_at", "decided_at", "started_at", "finished_at")
+
+
+class UtcMinutes(Func):
+    """A timestamp as the CSV writes it, "YYYY-MM-DD HH:MM" in UTC ("" for none), made by PostgreSQL:
+    formatting ~135,000 of them a year in Python was half the CSV's time."""
+
+    template = "coalesce(to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '')"
+    output_field = CharField()
+
+
 class Data:
     """The rows of one period, read with a fixed number of queries, classified in memory."""
 
     def __init__(self, user, period: Period):
+        with gc_paused(), fast_timestamps():
+            self._read(user, period)
+
+    def _read(self, user, period: Period) -> None:
+        from django.db import connection
+
         self.user, self.period = user, period
         self.days = incident_window_days()
         base = scoped(user, period)
         ended_qs = base.filter(_in(period, "finished_at"), outcome__in=OUTCOMES)
+        ended_qs_rows = ended_qs.order_by("finished_at", "pk")
+        texts = ()
+        if connection.vendor == "postgresql":  # the CSV's timestamps, written by the database
+            texts = tuple(f"{f}_csv" for f in CSV_TIMES)
+            ended_qs_rows = ended_qs_rows.annotate(**{f"{f}_csv": UtcMinutes(f) for f in CSV_TIMES})
+        ended = fetch_rows(ended_qs_rows.values_list(*ENDED_FIELDS, *texts))
         ended_ids = ended_qs.values("pk")
-        self.ended = list(ended_qs.order_by("finished_at", "pk").values(
-            "id", "reference", "title", "risk_class", "state", "outcome", "created_at", "submitted_at",
-            "decided_at", "started_at", "finished_at", "window_start", "window_end"))
-        self.decided = list(base.filter(_in(period, "decided_at"), submitted_at__isnull=False)
-                            .order_by("decided_at", "pk")
-                            .values("id", "reference", "title", "risk_class", "state", "submitted_at",
-                                    "decided_at"))
+        if len(ended) <= INLINE_IDS:  # the visibility rule is evaluated once, not in every query below
+            ended_ids = [r[0] for r in ended]
+        decided_qs = (base.filter(_in(period, "decided_at"), submitted_at__isnull=False)
+                      .order_by("decided_at", "pk")
+                      .values_list("id", "reference", "title", "risk_class", "state", "submitted_at",
+                                   "decided_at"))
+        self.decided = [
+            {"id": pk, "reference": ref, "title": title, "risk_class": risk, "state": state,
+             "submitted_at": submitted, "decided_at": decided, "cab_hours": _hours(decided - submitted)}
+            for pk, ref, title, risk, state, submitted, decided in fetch_rows(decided_qs)]
         from apps.execution.models import Incident, StepEvent, TriggerFiring
         from apps.rollouts.models import TriggerAction, Wave
 
@@ -161,14 +307,10 @@ class Data:
             .order_by("started_at", "pk")
             .values("id", "title", "severity", "started_at", "ended_at", "impact_minutes", "request_id",
                     "request__reference", "request__title"))
-        outage = defaultdict(dict)  # request → (run, step) → {started, finished}
-        for e in (StepEvent.objects.filter(run__request__in=ended_ids, step__is_outage=True)
-                  .order_by("at", "pk").values("run__request_id", "run_id", "step_id", "kind", "at")):
-            slot = outage[e["run__request_id"]].setdefault((e["run_id"], e["step_id"]), {})
-            if e["kind"] == "started":
-                slot.setdefault("started", e["at"])
-            else:
-                slot["finished"] = e["at"]
+        outage = defaultdict(list)  # request → minutes of each outage step (first start to last finish)
+        for rid, span in outage_spans(ended_ids):
+            if span is not None and span > dt.timedelta(0):
+                outage[rid].append(span.total_seconds() / 60)
         retried = set(
             StepEvent.objects.filter(run__request__in=ended_ids).values("run__request_id", "step_id")
             .annotate(starts=Count("pk", filter=Q(kind="started")),
@@ -197,37 +339,65 @@ class Data:
             .order_by("at", "pk")
             .values("id", "at", "trigger__name", "run__request_id", "run__request__reference",
                     "run__request__title"))
+        self.ended = self._classify(ended, linked, hotfixes, retried, outage, windows, teams)
+
+    def _classify(self, ended, linked, hotfixes, retried, outage, windows, teams) -> list[dict]:
+        """One dict per ended row with what the KPIs make of it. ~27,000 rows a year: one dict literal per
+        row from a tuple, `.get` bound once and nothing computed where a request has nothing (this loop was
+        most of the report's own time)."""
         window = dt.timedelta(days=self.days)
-        for row in self.ended:
-            rid, end = row["id"], row["finished_at"]
-            row["incidents"] = [i for i in linked[rid] if i["started_at"] < end + window]
-            row["hotfixes"] = [h for h in hotfixes[rid] if h["created_at"] < end + window]
-            row["retried"] = rid in retried
-            severities = {i["severity"] for i in row["incidents"]}
-            if row["outcome"] != "completed":
-                row["category"] = "unsuccessful"
-            elif row["incidents"] or row["retried"]:
-                row["category"] = "with_issues"
+        linked, hotfixes, outage = linked.get, hotfixes.get, outage.get
+        windows, teams = windows.get, teams.get
+        out = []
+        append = out.append
+        self.csv_times = times = [] if ended and len(ended[0]) > len(ENDED_FIELDS) else None
+        for rid, ref, title, risk, state, outcome, created, submitted, decided, started, end, ws, we, *text \
+                in ended:
+            if text:
+                times.append(text)
+            found = linked(rid)
+            if found:
+                limit = end + window
+                incidents = [i for i in found if i["started_at"] < limit]
             else:
-                row["category"] = "successful"
-            row["severities"] = sorted(severities)
-            row["failure"] = (row["category"] == "unsuccessful" or bool(row["incidents"])
-                              or bool(row["hotfixes"]))
-            row["planned_minutes"] = round(sum(
-                (s["finished"] - s["started"]).total_seconds() / 60
-                for s in outage[rid].values()
-                if "started" in s and "finished" in s and s["finished"] > s["started"]))
-            row["unplanned_minutes"] = sum(i["impact_minutes"] for i in row["incidents"])
-            requested = [(row["window_start"], row["window_end"])] if row["window_start"] else []
-            spans = windows[rid] or requested
-            row["on_time"] = any(a <= end <= b for a, b in spans if a and b)
-            row["lead_hours"] = _hours(end - row["created_at"]) if row["outcome"] == "completed" else None
-            row["teams"] = sorted(teams[rid])
-            row["outcome_label"] = OUTCOME_LABELS[row["outcome"]]
-            row["score"] = WEIGHTS[row["category"]] + sum(INCIDENT_WEIGHTS[i["severity"]]
-                                                          for i in row["incidents"])
-        for row in self.decided:
-            row["cab_hours"] = _hours(row["decided_at"] - row["submitted_at"])
+                incidents = []
+            found = hotfixes(rid)
+            if found:
+                limit = end + window
+                fixes = [h for h in found if h["created_at"] < limit]
+            else:
+                fixes = []
+            was_retried = rid in retried
+            if outcome != "completed":
+                category = "unsuccessful"
+            elif incidents or was_retried:
+                category = "with_issues"
+            else:
+                category = "successful"
+            minutes = outage(rid)
+            spans = windows(rid)  # wave windows (both ends set), else the requested window
+            if spans:
+                on_time = any(a <= end <= b for a, b in spans)
+            else:
+                on_time = ws is not None and we is not None and ws <= end <= we
+            names = teams(rid)
+            append({
+                "id": rid, "reference": ref, "title": title, "risk_class": risk, "state": state,
+                "outcome": outcome, "created_at": created, "submitted_at": submitted, "decided_at": decided,
+                "started_at": started, "finished_at": end, "window_start": ws, "window_end": we,
+                "incidents": incidents, "hotfixes": fixes, "retried": was_retried, "category": category,
+                "severities": sorted({i["severity"] for i in incidents}) if incidents else [],
+                "failure": category == "unsuccessful" or bool(incidents) or bool(fixes),
+                "planned_minutes": round(sum(minutes)) if minutes else 0,
+                "unplanned_minutes": sum(i["impact_minutes"] for i in incidents) if incidents else 0,
+                "on_time": on_time,
+                "lead_hours": (end - created).total_seconds() / 3600 if outcome == "completed" else None,
+                "teams": sorted(names) if names else [],
+                "outcome_label": OUTCOME_LABELS[outcome],
+                "score": WEIGHTS[category] + (sum(INCIDENT_WEIGHTS[i["severity"]] for i in incidents)
+                                              if incidents else 0),
+            })
+        return out
 
     # --- the figures ---------------------------------------------------------------------------------
 
@@ -239,20 +409,29 @@ class Data:
     def figures(self) -> dict:
         e = self.ended
         n = len(e)
-        cat = Counter(r["category"] for r in e)
-        completed = [r for r in e if r["outcome"] == "completed"]
-        lead = [r["lead_hours"] for r in completed]
+        cat = Counter()
+        lead = []
+        planned = unplanned = failures = rolled = on_time = emergency = hotfixed = score = 0
+        self._with_downtime = {"planned": 0, "unplanned": 0}
+        for r in e:  # one pass: the same counts as the KPI lists' predicates
+            cat[r["category"]] += 1
+            if r["outcome"] == "completed":
+                lead.append(r["lead_hours"])
+            planned += r["planned_minutes"]
+            unplanned += r["unplanned_minutes"]
+            self._with_downtime["planned"] += r["planned_minutes"] > 0
+            self._with_downtime["unplanned"] += r["unplanned_minutes"] > 0
+            failures += r["failure"]
+            rolled += r["outcome"] == "rolled_back"
+            on_time += r["on_time"]
+            emergency += r["risk_class"] == RiskClass.EMERGENCY
+            hotfixed += bool(r["hotfixes"])
+            score += r["score"]
         cab = [r["cab_hours"] for r in self.decided]
-        planned = sum(r["planned_minutes"] for r in e)
-        unplanned = sum(r["unplanned_minutes"] for r in e)
         severity = Counter(i["severity"] for i in self.incidents)
-        failures = sum(1 for r in e if r["failure"])
-        rolled = sum(1 for r in e if r["outcome"] == "rolled_back")
-        on_time = sum(1 for r in e if r["on_time"])
-        emergency = sum(1 for r in e if r["risk_class"] == RiskClass.EMERGENCY)
         return {
             "ended": n,
-            "completed": len(completed),
+            "completed": len(lead),
             "successful": cat["successful"],
             "with_issues": cat["with_issues"],
             "unsuccessful": cat["unsuccessful"],
@@ -261,7 +440,7 @@ class Data:
             "change_failure_rate": _ratio(failures, n),
             "rollbacks": rolled,
             "rollback_rate": _ratio(rolled, n),
-            "hotfixed": sum(1 for r in e if r["hotfixes"]),
+            "hotfixed": hotfixed,
             "downtime_minutes": planned + unplanned,
             "downtime_per_upgrade": round((planned + unplanned) / n, 1) if n else None,
             "planned_downtime_minutes": planned,
@@ -279,8 +458,17 @@ class Data:
             "emergency_share": _ratio(emergency, n),
             "freeze_violations_prevented": len(self.refusals),
             "automatic_rollbacks": len(self.firings),
-            "score": sum(r["score"] for r in e),
+            "score": score,
         }
+
+    def count(self, kpi: str) -> int:
+        """How many rows `rows(kpi)` holds, from the one pass of `figures` (the dashboard's card counts)."""
+        f = self.figures
+        if kpi in COUNTED_AS:
+            return f[COUNTED_AS[kpi]]
+        if kpi.endswith("_downtime"):
+            return self._with_downtime[kpi.split("_")[0]]
+        return len(self.rows(kpi))
 
     def teams(self) -> list[dict]:
         """Per owner team: outcomes, incidents and the change success score (a request of two teams counts
@@ -288,9 +476,11 @@ class Data:
         table: dict[str, dict] = {}
         for r in self.ended:
             for team in r["teams"] or ["(no team)"]:
-                t = table.setdefault(team, {"team": team, "slug": self.team_slugs.get(team, ""), "ended": 0,
-                                            "successful": 0, "with_issues": 0, "unsuccessful": 0, "P1": 0,
-                                            "P2": 0, "P3": 0, "P4": 0, "failures": 0, "score": 0})
+                t = table.get(team)
+                if t is None:
+                    t = table[team] = {"team": team, "slug": self.team_slugs.get(team, ""), "ended": 0,
+                                       "successful": 0, "with_issues": 0, "unsuccessful": 0, "P1": 0, "P2": 0,
+                                       "P3": 0, "P4": 0, "failures": 0, "score": 0}
                 t["ended"] += 1
                 t[r["category"]] += 1
                 t["failures"] += r["failure"]
@@ -302,25 +492,28 @@ class Data:
         return sorted(table.values(), key=lambda t: (-t["score"], t["team"]))
 
     def by_risk(self) -> list[dict]:
-        out = []
-        for risk in RiskClass:
-            rows = [r for r in self.ended if r["risk_class"] == risk.value]
-            failures = sum(1 for r in rows if r["failure"])
-            out.append({"risk_class": risk.label, "ended": len(rows), "failures": failures,
-                        "change_failure_rate": _ratio(failures, len(rows))})
-        return out
+        ended, failures = Counter(), Counter()
+        for r in self.ended:
+            ended[r["risk_class"]] += 1
+            failures[r["risk_class"]] += r["failure"]
+        return [{"risk_class": risk.label, "ended": ended[risk.value], "failures": failures[risk.value],
+                 "change_failure_rate": _ratio(failures[risk.value], ended[risk.value])}
+                for risk in RiskClass]
 
     def monthly(self) -> list[dict]:
         """Per calendar month of the period: outcomes and change failure rate."""
         months: dict[str, dict] = {}
+        by_month = {}  # (year, month) → the row: no date formatting per upgrade
         day = self.period.start.replace(day=1)
         while day <= self.period.end:
             key = f"{day:%Y-%m}"
-            months[key] = {"month": key, "label": f"{day:%b %y}", "ended": 0, "successful": 0,
-                           "with_issues": 0, "unsuccessful": 0, "failures": 0, "downtime_minutes": 0}
+            months[key] = by_month[day.year, day.month] = {
+                "month": key, "label": f"{day:%b %y}", "ended": 0, "successful": 0, "with_issues": 0,
+                "unsuccessful": 0, "failures": 0, "downtime_minutes": 0}
             day = (day + dt.timedelta(days=32)).replace(day=1)
         for r in self.ended:
-            m = months[f"{r['finished_at']:%Y-%m}"]
+            end = r["finished_at"]
+            m = by_month[end.year, end.month]
             m["ended"] += 1
             m[r["category"]] += 1
             m["failures"] += r["failure"]
@@ -434,6 +627,12 @@ KPI_LIST = [
         "the monitoring prevented.", ""),
 ]
 KPIS = {k.key: k for k in KPI_LIST}
+# the KPI lists whose length is a figure (tests/reporting check each count against its list)
+COUNTED_AS = {"completed": "completed", "successful": "successful", "with_issues": "with_issues",
+              "unsuccessful": "unsuccessful", "change_failures": "change_failures", "rollbacks": "rollbacks",
+              "hotfixed": "hotfixed", "incidents": "incidents", "lead_time": "completed",
+              "cab_cycle": "cab_decisions", "on_time": "on_time", "emergency": "emergency",
+              "freeze_prevented": "freeze_violations_prevented", "automatic_rollbacks": "automatic_rollbacks"}
 
 SCORE_FORMULA = ("Score = 3 × successful − 2 × successful with issues − 5 × unsuccessful "
                  "− 10 × P1 − 5 × P2 − 2 × P3 incidents caused (within {days} days)")
@@ -477,8 +676,11 @@ def fingerprint(user, period: Period) -> str:
 
     base = scoped(user, period)
     ids = base.values("pk")
+    counted = base.aggregate(n=Count("pk"), last=Max("updated_at"))
+    if counted["n"] <= INLINE_IDS:  # the visibility rule is evaluated once, not in every query below
+        ids = list(base.values_list("pk", flat=True))
     parts = [
-        base.aggregate(n=Count("pk"), last=Max("updated_at")),
+        counted,
         Incident.objects.filter(request__in=ids).aggregate(n=Count("pk"), last=Max("pk")),
         StepEvent.objects.filter(run__request__in=ids).aggregate(n=Count("pk"), last=Max("pk")),
         TriggerFiring.objects.filter(run__request__in=ids).aggregate(n=Count("pk"), last=Max("pk")),

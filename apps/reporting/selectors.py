@@ -2,8 +2,10 @@
 may open."""
 
 import datetime as dt
+import hashlib
 
-from django.db.models import QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 
 from apps.accounts.choices import Role
@@ -16,6 +18,7 @@ from .models import Report, Subscription
 
 DASHBOARD_ROLES = (Role.EXECUTIVE, Role.CHANGE_MANAGER, Role.CAB_MEMBER, Role.AUDITOR, Role.ADMIN)
 SEES_ALL_REPORTS = (Role.AUDITOR, Role.ADMIN)
+DASHBOARD_CACHE_SECONDS = 300
 
 # the headline cards: (kpi whose list the card links to, figure, what the figure is, unit)
 CARDS = [
@@ -68,6 +71,51 @@ def kpi_figures(user, period: Period) -> dict:
             "teams": data.teams(), "monthly": monthly(user, period, data), "by_risk_class": data.by_risk()}
 
 
+def _scope(user) -> str:
+    """Whose figures a cached dashboard holds: everyone who sees every request in the same regions shares
+    them; anyone else has their own, keyed also on what their visibility depends on (roles, teams, duties)."""
+    from apps.upgrades.models import UpgradeRequestUserObjectPermission
+    from apps.upgrades.selectors import SEES_EVERYTHING, user_regions
+
+    regions = ",".join(sorted(user_regions(user)))
+    if user.has_role(*SEES_EVERYTHING):
+        return f"all|{regions}"
+    teams = ",".join(str(pk) for pk in user.teams.order_by("pk").values_list("pk", flat=True))
+    duties = UpgradeRequestUserObjectPermission.objects.filter(user=user).aggregate(n=Count("pk"),
+                                                                                     last=Max("pk"))
+    roles = ",".join(sorted(user.role_names))
+    return f"user|{user.pk}|{roles}|{regions}|{teams}|{duties['n']}-{duties['last']}"
+
+
+def _data_stamp() -> str:
+    """Changes whenever a row the KPIs count is added or a request changes (a handful of index lookups):
+    a cached dashboard is recounted after any such change, not only when it expires."""
+    from apps.audit.models import AuditEvent
+    from apps.execution.models import Incident, StepEvent, TriggerFiring
+    from apps.rollouts.models import Wave
+    from apps.upgrades.models import UpgradeItem, UpgradeRequest
+
+    parts = [UpgradeRequest.objects.aggregate(n=Count("pk"), last=Max("updated_at"))]
+    parts += [m.objects.aggregate(last=Max("pk"))["last"]
+              for m in (Incident, StepEvent, TriggerFiring, Wave, UpgradeItem)]
+    parts.append(AuditEvent.objects.filter(action="upgrade.transition_refused")  # the freeze refusals
+                 .aggregate(n=Count("pk"), last=Max("seq")))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def dashboard_cached(user, period: Period) -> dict:
+    """The dashboard's figures, counted at most every DASHBOARD_CACHE_SECONDS per visibility scope and
+    recounted as soon as the data changes; `computed_at` says how fresh they are."""
+    key = "reporting:dashboard:" + hashlib.sha256(
+        f"{_scope(user)}|{period.key()}|{incident_window_days()}|{_data_stamp()}".encode()).hexdigest()
+    context = cache.get(key)
+    if context is None:
+        context = dashboard(user, period)
+        context.pop("data")  # the rows stay out of the cache: the page shows only the figures
+        cache.set(key, context, DASHBOARD_CACHE_SECONDS)
+    return dict(context)
+
+
 def dashboard(user, period: Period) -> dict:
     data = Data(user, period)
     previous = Data(user, period.previous())
@@ -76,7 +124,7 @@ def dashboard(user, period: Period) -> dict:
     for kpi, figure, label, unit in CARDS:
         k = KPIS[kpi]
         cards.append({
-            "kpi": kpi, "label": label, "value": f[figure], "unit": unit, "count": len(k.rows(data)),
+            "kpi": kpi, "label": label, "value": f[figure], "unit": unit, "count": data.count(kpi),
             "count_noun": {"incidents": "incident", "refusals": "refusal", "firings": "firing",
                            "decisions": "decision"}.get(k.kind, "upgrade"),
             "trend": _trend(f[figure], p[figure], k.better), "previous": p[figure],
@@ -100,7 +148,8 @@ def dashboard(user, period: Period) -> dict:
         "cards": cards, "monthly": months, "teams": teams, "by_risk": data.by_risk(), "charts": charts,
         "cfr_band": cfr_band, "lead_band": lead_band, "days": incident_window_days(),
         "score_formula": SCORE_FORMULA.format(days=incident_window_days()),
-        "severities": list(f["incidents_by_severity"].items()),
+        "severities": list(f["incidents_by_severity"].items()), "computed_at": clock.now(),
+        "cache_minutes": DASHBOARD_CACHE_SECONDS // 60,
     }
 
 
@@ -110,16 +159,21 @@ def upcoming(user, *, days: int = 30) -> dict:
 
     from apps.rollouts.models import Freeze
     from apps.upgrades.choices import State
-    from apps.upgrades.models import UpgradeItem
+    from apps.upgrades.models import UpgradeItem, UpgradeRequest
     from apps.upgrades.selectors import upgrade_visible
+
+    from .kpis import INLINE_IDS
 
     now = clock.now()
     soon = now + dt.timedelta(days=days)
     critical = Exists(UpgradeItem.objects.filter(request=OuterRef("pk"), system__criticality="critical"))
+    ahead = (UpgradeRequest.objects.filter(window_start__gte=now, window_start__lt=soon)
+             .exclude(state__in=[State.CANCELLED, State.REJECTED, State.CLOSED, State.DRAFT]))
+    ids = list(ahead.values_list("pk", flat=True)[:INLINE_IDS + 1])
+    # the few requests ahead first, then the visibility rule on them only (not on every request)
+    visible = upgrade_visible(user).filter(pk__in=ids if len(ids) <= INLINE_IDS else ahead.values("pk"))
     requests = list(
-        upgrade_visible(user).filter(window_start__gte=now, window_start__lt=soon)
-        .exclude(state__in=[State.CANCELLED, State.REJECTED, State.CLOSED, State.DRAFT])
-        .filter(Q(risk_class="emergency") | critical).order_by("window_start")
+        visible.filter(Q(risk_class="emergency") | critical).order_by("window_start")
         .values("reference", "title", "risk_class", "state", "window_start")[:15])
     freezes = list(Freeze.objects.filter(ends_at__gte=now, starts_at__lt=now + dt.timedelta(days=90),
                                          lifted_at__isnull=True).order_by("starts_at")

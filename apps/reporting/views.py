@@ -41,7 +41,7 @@ def _csv(name: str, content: bytes) -> HttpResponse:
 @role_required(*DASHBOARD_ROLES)
 def dashboard(request):
     form, period, valid = _period(request)
-    context = selectors.dashboard(request.user, period)
+    context = selectors.dashboard_cached(request.user, period)
     context.update(form=form, query=_query(period), reports=selectors.report_list(request.user, limit=5),
                    definitions=definitions(), valid=valid)
     return render(request, "reporting/dashboard.html", context, status=200 if valid else 400)

@@ -147,3 +147,13 @@ def october(requester, implementer, component_a, component_b, frozen_now):
         audit_append(action="upgrade.transition_refused", actor=requester, obj=r["R5"],
                      data={"transition": "start", "reasons": ["FREEZE: quarter close."]})
     return r
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dashboard_cache():
+    """The dashboard caches its figures per visibility scope: every test starts with none cached."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
