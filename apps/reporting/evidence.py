@@ -135,8 +135,11 @@ def _progress(pack_id: int, progress: int, stage: str) -> None:
 
 
 def evidence_pack_build(pack_id: int) -> EvidencePack | None:
-    """Build one queued pack; a redelivered task finds it claimed and does nothing."""
-    claimed = EvidencePack.objects.filter(pk=pack_id, status=ReportStatus.QUEUED).update(
+    """Build one queued pack. A redelivered task of a pack that is done (or failed) does nothing; one left
+    `running` is built again: the broker hands the message out again only when its worker died, and the
+    final write re-checks the status under a row lock, so the zip and the audit event are stored once."""
+    claimable = (ReportStatus.QUEUED, ReportStatus.RUNNING)
+    claimed = EvidencePack.objects.filter(pk=pack_id, status__in=claimable).update(
         status=ReportStatus.RUNNING, started_at=clock.now(), progress=5, stage="Collecting the decisions")
     if not claimed:
         return None

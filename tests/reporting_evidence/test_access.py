@@ -107,6 +107,32 @@ def test_a_redelivered_task_does_nothing(built):
 
 
 @pytest.mark.django_db
+def test_a_pack_left_running_by_a_killed_worker_is_built_by_the_redelivered_task(upgrade, auditor):
+    # a worker SIGKILLed mid-build leaves the pack `running`; the broker hands the message out again
+    pack, _ = evidence_pack_request(request=upgrade, by=auditor, dispatch=False)
+    EvidencePack.objects.filter(pk=pack.pk).update(status=ReportStatus.RUNNING, progress=40)
+    assert evidence_pack_build(pack.pk).status == ReportStatus.DONE
+    assert evidence_pack_build(pack.pk) is None  # and once done, a further delivery does nothing
+    assert AuditEvent.objects.filter(action="evidence_pack.built").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_report_left_running_by_a_killed_worker_is_rendered_by_the_redelivered_task(executive):
+    import datetime as dt
+
+    from apps.reporting.kpis import Period
+    from apps.reporting.models import Report
+    from apps.reporting.services import report_generate, report_request
+
+    period = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
+    report, _ = report_request(by=executive, period=period, dispatch=False)
+    Report.objects.filter(pk=report.pk).update(status=ReportStatus.RUNNING, progress=40)
+    assert report_generate(report.pk).status == ReportStatus.DONE
+    assert report_generate(report.pk) is None
+    assert AuditEvent.objects.filter(action="report.generated").count() == 1
+
+
+@pytest.mark.django_db
 def test_bad_input_writes_nothing(upgrade, built, auditor, executive, login, api):
     client = login(auditor)
     packs, events = EvidencePack.objects.count(), AuditEvent.objects.count()
