@@ -3,7 +3,8 @@
 Writes are services (keyword-only, atomic, audited); reads that pages, API and the execution runs share
 are selectors. A run is a row first and a message second (outbox): `checkrun_request` writes the row,
 and after commit hands its id to the broker; when the broker is unreachable the row stays `queued`
-with `dispatched_at` empty and the periodic dispatcher (and the next request) sends it later.
+with `dispatched_at` empty and the periodic dispatcher (and the next request) sends it later; a run
+still queued long after it was sent (its message lost with a broker that keeps nothing) is sent again.
 `checkrun_execute` claims the run with a conditional update, probes what has no result yet, and
 writes each result once (unique per run and check), so a redelivered message after a killed worker
 finishes the run without losing or repeating a result.
@@ -38,6 +39,9 @@ BASELINE_SAMPLES = 5
 REGRESSION_ABS_MS = 50.0
 REGRESSION_REL = 0.25
 DISPATCH_BATCH = 50
+# a run still queued this long after it was sent is sent again: its message was lost (a broker restarted
+# without persistence); the worker's claim turns a duplicate delivery into a no-op
+RESEND_AFTER = dt.timedelta(minutes=10)
 SQL_FIRST_WORDS = ("select", "with", "show", "values", "table")
 
 
@@ -245,13 +249,15 @@ def checkrun_dispatch(run_id: int) -> bool:
     except Exception as exc:  # noqa: BLE001 — any broker failure: the row stays and is sent later
         log.warning("check run %s stays queued: the broker is unreachable (%s)", run_id, exc)
         return False
-    CheckRun.objects.filter(pk=run_id, dispatched_at__isnull=True).update(dispatched_at=clock.now())
+    CheckRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=clock.now())
     return True
 
 
 def checkruns_dispatch_pending(*, first: int | None = None, limit: int = DISPATCH_BATCH) -> int:
-    """Send `first` and every queued run never handed to the broker (oldest first); stops at the first failure."""
-    pending = list(CheckRun.objects.filter(status=RunStatus.QUEUED, dispatched_at__isnull=True)
+    """Send `first` and every queued run never handed to the broker, or sent more than RESEND_AFTER ago and
+    still not started (oldest first); stops at the first failure."""
+    unsent = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=clock.now() - RESEND_AFTER)
+    pending = list(CheckRun.objects.filter(unsent, status=RunStatus.QUEUED)
                    .order_by("requested_at", "pk").values_list("pk", flat=True)[:limit])
     if first is not None:
         pending = [first] + [pk for pk in pending if pk != first]

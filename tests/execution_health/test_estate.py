@@ -1,6 +1,7 @@
 """The demo estate: fake services whose behaviour an admin changes; the seed hook; the outbox and idempotency."""
 
 import asyncio
+import datetime as dt
 import json
 import threading
 
@@ -141,3 +142,22 @@ def test_the_run_is_dispatched_only_after_commit(django_capture_on_commit_callba
     callbacks[0]()  # the commit: handed to the (embedded or Redis) broker
     run.refresh_from_db()
     assert run.dispatched_at is not None
+
+
+@pytest.mark.django_db
+def test_a_run_sent_long_ago_and_still_queued_is_sent_again(make_check, http_server, allow_local, implementer):
+    """A broker that restarted without persistence lost the message: the dispatcher sends the run again
+    (the worker's claim makes a duplicate harmless); a run sent a minute ago is left alone."""
+    from apps.core import clock
+
+    check = make_check("http", http_server.url("/ok"))
+    lost = health.checkrun_request(checks=[check], purpose="adhoc", by=implementer)
+    recent = health.checkrun_request(checks=[check], purpose="adhoc", by=implementer)
+    long_ago = clock.now() - health.RESEND_AFTER - dt.timedelta(minutes=1)
+    CheckRun.objects.filter(pk=lost.pk).update(dispatched_at=long_ago, status="queued")
+    CheckRun.objects.filter(pk=recent.pk).update(dispatched_at=clock.now() - dt.timedelta(minutes=1),
+                                                 status="queued")
+    assert health.checkruns_dispatch_pending() == 1
+    lost.refresh_from_db()
+    assert lost.dispatched_at > long_ago
+    assert health.checkruns_dispatch_pending() == 0  # sent again now: not every minute
