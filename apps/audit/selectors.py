@@ -3,6 +3,7 @@
 import datetime as dt
 import json
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -52,14 +53,35 @@ def audit_event_get(*, seq: int) -> AuditEvent:
 
 def audit_actions() -> list[str]:
     """Every action that occurs on the trail, for the filter's choices."""
+    if connection.vendor == "postgresql":
+        return _distinct_by_index("action")
     return list(AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct())
 
 
 def audit_object_types() -> list[str]:
+    if connection.vendor == "postgresql":
+        return _distinct_by_index("object_type")
     return list(
         AuditEvent.objects.exclude(object_type="").order_by("object_type")
         .values_list("object_type", flat=True).distinct()
     )
+
+
+def _distinct_by_index(column: str) -> list[str]:
+    """The distinct non-empty values of an indexed column, one index probe per value (a "loose index scan"):
+    DISTINCT would read all of a million events' index entries for a few dozen values."""
+    table, name = AuditEvent._meta.db_table, connection.ops.quote_name(column)
+    sql = f"""
+        WITH RECURSIVE v(value) AS (
+            (SELECT {name} FROM {table} WHERE {name} > '' ORDER BY {name} LIMIT 1)
+            UNION ALL
+            SELECT (SELECT {name} FROM {table} WHERE {name} > v.value ORDER BY {name} LIMIT 1)
+            FROM v WHERE v.value IS NOT NULL
+        )
+        SELECT value FROM v WHERE value IS NOT NULL"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def audit_latest_checkpoint() -> AuditCheckpoint | None:
@@ -92,3 +114,52 @@ def event_changes(event: AuditEvent, *, limit: int | None = 120) -> list[tuple[s
 def event_data(event: AuditEvent, *, limit: int | None = 120) -> list[tuple[str, str]]:
     data = event.data if isinstance(event.data, dict) else {}
     return [(key, _show(data[key], limit)) for key in sorted(data)]
+
+
+
+VERIFIED_HEAD_KEY = "audit:verified-head:{name}"
+# links a page view walks when nothing is remembered yet: a longer chain is walked in full by
+# `manage.py audit_verify` (or the API), the page then checks its most recent links only
+PAGE_WALK_LIMIT = 20_000
+
+
+def chain_verification():
+    """The auditor pages' verification box, fast on a long chain.
+
+    The first view walks the whole chain, or on a chain longer than PAGE_WALK_LIMIT its latest links, and
+    an OK result leaves the verified head (seq, hash) in the cache. Later views walk only the links appended
+    since, after checking that the remembered event still carries its hash (else they start over). Returns
+    (result, verified_from, verified_at): the first event the walk covered (1: the whole chain) and when the
+    earlier part was walked (None when this view walked everything it reports)."""
+    from django.core.cache import cache
+    from django.db import connection
+
+    from apps.core import clock
+
+    from .models import ChainHead
+    from .services import VerifyResult, audit_verify
+
+    key = VERIFIED_HEAD_KEY.format(name=connection.settings_dict.get("NAME"))
+    anchor = cache.get(key)
+    result = audit_verify(after=anchor["seq"], after_hash=anchor["hash"]) if anchor else None
+    if result is None:
+        anchor = None
+        head = ChainHead.objects.get(pk=1)
+        start = AuditEvent.objects.filter(seq=head.seq - PAGE_WALK_LIMIT).values_list("hash", flat=True).first()
+        if start is not None:
+            anchor = {"seq": head.seq - PAGE_WALK_LIMIT, "hash": start, "checked": 0,
+                      "from": head.seq - PAGE_WALK_LIMIT + 1, "at": None}
+            result = audit_verify(after=anchor["seq"], after_hash=start)
+        if result is None:
+            anchor, result = None, audit_verify()
+    checked = (anchor["checked"] if anchor else 0) + result.checked
+    verified_from = anchor["from"] if anchor else 1
+    verified_at = anchor["at"] if anchor else None
+    if result.ok:
+        cache.set(key, {"seq": result.head_seq, "hash": result.head_hash, "checked": checked,
+                        "from": verified_from, "at": verified_at or clock.now()}, timeout=None)
+    else:
+        cache.delete(key)
+    combined = VerifyResult(result.ok, checked, result.head_seq, result.broken_seq, result.reason,
+                            result.head_hash)
+    return combined, verified_from, verified_at

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from . import selectors
 from .access import role_required
 from .models import AuditEvent
-from .services import audit_checkpoint_export, audit_verify
+from .services import audit_checkpoint_export
 
 PAGE_SIZE = 50
 SEQ_MAX = 2**63 - 1  # the column is a 64-bit integer
@@ -40,7 +40,9 @@ class AuditFilterForm(forms.Form):
 
 
 def _verification_context() -> dict:
-    return {"verification": audit_verify(), "checkpoint": selectors.audit_latest_checkpoint()}
+    verification, verified_from, verified_at = selectors.chain_verification()
+    return {"verification": verification, "verified_from": verified_from, "verified_at": verified_at,
+            "checkpoint": selectors.audit_latest_checkpoint()}
 
 
 @require_GET

@@ -205,6 +205,7 @@ def _count_list_queries(client, url) -> int:
 
 def test_list_page_queries_do_not_grow_with_events(client, auditor, requester):
     client.force_login(auditor)
+    _count_list_queries(client, reverse("audit:list"))  # the first view walks the chain, later ones what is new
     for n in range(10):
         audit_append(action="test.event", actor=requester, before={"n": n}, after={"n": n + 1})
     small = _count_list_queries(client, reverse("audit:list"))
