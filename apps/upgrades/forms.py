@@ -1,7 +1,9 @@
 import datetime as dt
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.text import format_lazy
 
 from apps.accounts.choices import Duty, Role
 from apps.accounts.models import User
@@ -136,13 +138,25 @@ class AttachmentForm(forms.Form):
     file = forms.FileField()
 
 
+def system_suggest_input(placeholder: str = "Any system") -> forms.TextInput:
+    """A text box for a system's slug with a datalist (#system-options, on the page) that the request list
+    fills as the reader types: a <select> of every system is thousands of options in a large organisation."""
+    url = format_lazy("{}?suggest=system", reverse_lazy("upgrades:list"))
+    return forms.TextInput(attrs={"list": "system-options", "autocomplete": "off", "placeholder": placeholder,
+                                  "hx-get": url, "hx-trigger": "focus once, input changed delay:300ms",
+                                  "hx-target": "#system-options", "hx-swap": "innerHTML", "hx-push-url": "false"})
+
+
 class FilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=200)
     state = forms.ChoiceField(choices=[("", "Any state")] + list(State.choices), required=False)
     risk_class = forms.ChoiceField(choices=[("", "Any risk")] + list(RiskClass.choices), required=False,
                                    label="Risk class")
-    system = forms.ModelChoiceField(queryset=System.objects.order_by("name"), required=False,
-                                    to_field_name="slug", empty_label="Any system")
+    # typed, with suggestions fetched as the reader types: a <select> of every system (thousands in a large
+    # organisation) made the list page slow to render and to use
+    system = forms.ModelChoiceField(
+        queryset=System.objects.order_by("name"), required=False, to_field_name="slug",
+        widget=system_suggest_input())
     environment = forms.ModelChoiceField(queryset=Environment.objects.all(), required=False,
                                          to_field_name="slug", empty_label="Any environment")
     requester = forms.CharField(required=False, max_length=150)

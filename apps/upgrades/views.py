@@ -4,8 +4,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -13,6 +15,8 @@ from apps.accounts import duties
 from apps.accounts.choices import Duty, Role
 from apps.accounts.duties import DutyRefused
 from apps.accounts.models import User
+from apps.inventory.models import System
+from apps.inventory.selectors import _region_limited
 
 from . import gates, selectors, services, stages
 from .choices import EDITABLE_STATES, WINDOW_EDITABLE_STATES, State
@@ -45,8 +49,25 @@ def _apply_service_errors(form, exc: ValidationError) -> None:
             form.add_error(None, message)
 
 
+SUGGESTIONS = 20
+
+
+def _system_suggestions(request):
+    """The systems whose name or slug holds the typed text (at most SUGGESTIONS, of the reader's regions),
+    as <option>s for the filter's datalist: the page never lists every system of the inventory."""
+    text = request.GET.get("system", "").replace("\x00", "").strip()[:100]
+    qs = _region_limited(System.objects.all(), request.user)
+    if text:
+        qs = qs.filter(Q(name__icontains=text) | Q(slug__icontains=text))
+    systems = qs.order_by("name").values("slug", "name")[:SUGGESTIONS]
+    # no request context: a fragment needs no navigation (and its inbox count) on every keystroke
+    return HttpResponse(render_to_string("upgrades/partials/system_options.html", {"systems": systems}))
+
+
 @login_required
 def request_list(request):
+    if request.GET.get("suggest") == "system":
+        return _system_suggestions(request)
     form = FilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
     qs = selectors.upgrade_list(user=request.user, filters=filters)
@@ -57,7 +78,10 @@ def request_list(request):
     query.pop("page", None)
     sort = filters.get("sort", "-created")
     query.pop("sort", None)
+    # the datalist starts with the systems of the rows shown (already fetched with them); typing asks for more
+    shown = {i.system.slug: i.system.name for r in page.object_list for i in r.items.all()}
     context = {"form": form, "page": page, "query": query.urlencode(), "sort": sort,
+               "systems": [{"slug": k, "name": v} for k, v in sorted(shown.items(), key=lambda kv: kv[1])],
                "columns": [("reference", "Reference"), ("title", "Title"), ("state", "State"), ("risk", "Risk"),
                            ("requester", "Requester"), ("window", "Requested window"), ("created", "Created")],
                "can_create": request.user.has_role(Role.CHANGE_MANAGER)}
