@@ -7,6 +7,7 @@ from django import forms
 from apps.accounts.models import Team
 from apps.inventory.models import System
 from apps.upgrades.choices import RiskClass
+from apps.upgrades.forms import system_suggest_input
 
 from ..models import FreezeScope
 
@@ -132,9 +133,11 @@ class FeedForm(forms.Form):
 
 
 class FilterForm(FeedForm):
-    """The calendar's filters (the feed form without a name)."""
+    """The calendar's filters (the feed form without a name); the system is typed (its slug, with
+    suggestions) instead of picked from every system of the inventory; calendar_filters checks it."""
 
     name = None
+    system = forms.CharField(required=False, label="System", max_length=100, widget=system_suggest_input("Any"))
 
 
 def month_start(value: str | None, today: dt.date) -> dt.date:

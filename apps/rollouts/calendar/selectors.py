@@ -85,6 +85,24 @@ def windows_of_requests(requests: QuerySet, start: dt.datetime | None = None,
     return result
 
 
+def window_keys(requests: QuerySet, start: dt.datetime, end: dt.datetime) -> list[tuple]:
+    """(start, end, reference, request id, wave id or None, wave position) of every window that
+    windows_of_requests would give for [start, end), from two narrow queries and no model instances: the month
+    grid counts thousands of windows per month but draws only a few per day."""
+    ids = requests.values("pk")
+    waves = Wave.objects.filter(plan__request__in=ids, window_start__isnull=False, window_end__isnull=False,
+                                window_start__lt=end, window_end__gt=start)
+    waved = Wave.objects.filter(plan__request__in=ids, window_start__isnull=False).values("plan__request_id")
+    plain = requests.filter(window_start__isnull=False, window_end__isnull=False, window_start__lt=end,
+                            window_end__gt=start).exclude(pk__in=waved)
+    rows = [(a, b, ref, pk, None, 0) for a, b, ref, pk in plain.values_list("window_start", "window_end",
+                                                                             "reference", "pk")]
+    rows += list(waves.values_list("window_start", "window_end", "plan__request__reference", "plan__request_id",
+                                   "pk", "position"))
+    rows.sort(key=lambda r: (r[0], r[2], r[5]))
+    return rows
+
+
 def _distinct(systems) -> list[System]:
     seen = {}
     for s in systems:
@@ -225,7 +243,8 @@ class Entry:
 
 
 def calendar_filters(data) -> tuple[dict, dict]:
-    """(filters, errors) from query parameters: system and team are ids, region a name, risk a risk class."""
+    """(filters, errors) from query parameters: system (an id or, as typed on the pages, a slug) and team are
+    ids, region a name, risk a risk class."""
     from apps.upgrades.choices import RiskClass
 
     filters, errors = {}, {}
@@ -234,6 +253,9 @@ def calendar_filters(data) -> tuple[dict, dict]:
         if value:
             if value.isdigit() and len(value) < 10:
                 filters[key] = int(value)
+            elif key == "system" and len(value) <= 100 and "\x00" not in value and (
+                    pk := System.objects.filter(slug=value).values_list("pk", flat=True).first()):
+                filters[key] = pk
             else:
                 errors[key] = f"Choose a {key} from the list."
     region = str(data.get("region") or "").strip()
@@ -284,11 +306,27 @@ def _freeze_matches(freeze: Freeze, filters: dict, systems_by_id: dict) -> bool:
     return True
 
 
-def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dict | None = None) -> list[Entry]:
-    """Windows of the requests `user` may see and the freezes, overlapping [start, end), filtered."""
+def calendar_window_keys(*, user, start: dt.datetime, end: dt.datetime, filters: dict | None = None) -> list[tuple]:
+    """window_keys of the requests `user` may see, filtered like calendar_entries."""
+    return window_keys(_filtered_requests(user, filters or {}), start, end)
+
+
+def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dict | None = None,
+                     only: set | None = None) -> list[Entry]:
+    """Windows of the requests `user` may see and the freezes, overlapping [start, end), filtered.
+
+    `only`, a set of (request id, wave id or None), keeps just those windows (the month grid's few per day)."""
+    from django.urls import reverse
+
     filters = filters or {}
     entries = []
-    for w in windows_of_requests(_filtered_requests(user, filters), start, end):
+    detail = reverse("upgrades:detail", args=["0"])[:-2]  # once, not per window: references are URL-safe
+    requests = _filtered_requests(user, filters)
+    if only is not None:
+        requests = requests.filter(pk__in={pk for pk, _ in only})
+    for w in windows_of_requests(requests, start, end):
+        if only is not None and (w.request.pk, w.wave.pk if w.wave else None) not in only:
+            continue
         names = ", ".join(s.name for s in w.systems)
         title = f"{w.request.reference} {w.wave.name}" if w.wave else w.request.reference
         entries.append(Entry(
@@ -298,7 +336,7 @@ def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dic
             start=w.start, end=w.end,
             description=(f"{w.request.get_risk_class_display()} change, {w.request.get_state_display().lower()}. "
                          f"Systems: {names or 'none named'}."),
-            url=w.request.get_absolute_url(), request=w.request, wave=w.wave, systems=w.systems,
+            url=f"{detail}{w.request.reference}/", request=w.request, wave=w.wave, systems=w.systems,
         ))
     systems_by_id = {}
     if filters.get("system") or filters.get("team"):

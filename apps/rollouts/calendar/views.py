@@ -72,6 +72,31 @@ def _by_day(entries, first: dt.date, last: dt.date, tz) -> dict:
     return days
 
 
+MONTH_DAY_LIMIT = 4
+
+
+def _month_choice(keys: list[tuple], first: dt.date, last: dt.date, tz) -> tuple[dict, dict]:
+    """Per day of the grid: the (request id, wave id) of the first MONTH_DAY_LIMIT windows, and how many there
+    are. Only those are loaded in full and drawn: a busy organisation books thousands of windows a month."""
+    shown: dict[dt.date, set] = {}
+    counts: dict[dt.date, int] = {}
+    for start, end, _ref, request_id, wave_id, _pos in keys:
+        day = max(start.astimezone(tz).date(), first)
+        until = min((end - dt.timedelta(microseconds=1)).astimezone(tz).date(), last)
+        while day <= until:
+            counts[day] = counts.get(day, 0) + 1
+            if counts[day] <= MONTH_DAY_LIMIT:
+                shown.setdefault(day, set()).add((request_id, wave_id))
+            day += dt.timedelta(days=1)
+    return shown, counts
+
+
+def _day_cell(entries: list, shown: set, count: int) -> tuple[list, int]:
+    """A month cell: every freeze, the day's chosen windows, and how many more ("+N more" links to the week)."""
+    cell = [e for e in entries if e.kind == "freeze" or (e.request.pk, e.wave.pk if e.wave else None) in shown]
+    return cell, max(0, count - MONTH_DAY_LIMIT)
+
+
 @login_required
 def month(request):
     tz = djtz.get_current_timezone()
@@ -83,11 +108,15 @@ def month(request):
     start = dt.datetime.combine(grid_first, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(grid_last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     form, filters, errors, query = _filters(request)
-    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters)
+    keys = [] if errors else selectors.calendar_window_keys(user=request.user, start=start, end=end, filters=filters)
+    shown, counts = _month_choice(keys, grid_first, grid_last, tz)
+    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters,
+                                                           only={k for day in shown.values() for k in day})
     days = _by_day(entries, grid_first, grid_last, tz)
     weeks, day = [], grid_first
     while day <= grid_last:
-        weeks.append([(d, d.month == first.month, d == today, days.get(d, []))
+        weeks.append([(d, d.month == first.month, d == today,
+                       *_day_cell(days.get(d, []), shown.get(d, set()), counts.get(d, 0)))
                       for d in (day + dt.timedelta(days=i) for i in range(7))])
         day += dt.timedelta(days=7)
     previous = (first - dt.timedelta(days=1)).replace(day=1)
@@ -97,7 +126,7 @@ def month(request):
         "form": form, "query": query, "zone": _zone_name(),
         "previous": f"{previous:%Y-%m}", "following": f"{following:%Y-%m}", "today_month": f"{today:%Y-%m}",
         "week_of": (today if first.month == today.month and first.year == today.year else first).isoformat(),
-        "windows_count": sum(1 for e in entries if e.kind == "window"),
+        "windows_count": len(keys),
         "freezes_count": sum(1 for e in entries if e.kind == "freeze"),
         "can_manage": request.user.has_role(*MANAGERS), "filter_errors": errors,
     }, status=400 if errors else 200)
