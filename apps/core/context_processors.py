@@ -39,4 +39,4 @@ def navigation(request):
     from apps.accounts.choices import Role
 
     labels = [Role(r).label for r in Role.values if r in roles]
-    return {"nav": nav, "inbox_count": len(inbox.items_for(user)), "user_roles": roles, "role_labels": labels}
+    return {"nav": nav, "inbox_count": inbox.count_for_request(request), "user_roles": roles, "role_labels": labels}

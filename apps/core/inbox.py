@@ -33,3 +33,33 @@ def items_for(user) -> list[InboxItem]:
     for provider in _providers.values():
         items.extend(provider(user))
     return items
+
+
+def count_for_request(request) -> int:
+    """The navigation's count, on every page: the providers' ~20 queries are run again only after something
+    was written (every write appends an audit event, so the newest event's number is part of the key) or
+    after TOLLGATE_INBOX_COUNT_SECONDS, for items that fall due by time alone. 0 (the default): never cached,
+    as the tests that compare query counts expect."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.audit.models import AuditEvent
+    from apps.core import clock
+
+    seconds = getattr(settings, "TOLLGATE_INBOX_COUNT_SECONDS", 0)
+    if hasattr(request, "_inbox_items") or not seconds or not request.user.is_authenticated:
+        return len(items_for_request(request))
+    newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    key = f"tollgate:inbox-count:{request.user.pk}:{newest}:{int(clock.now().timestamp() // seconds)}"
+    count = cache.get(key)
+    if count is None:
+        count = len(items_for_request(request))
+        cache.set(key, count, seconds)
+    return count
+
+
+def items_for_request(request) -> list[InboxItem]:
+    """The signed-in person's items, computed once per request: the navigation's count and "My work" share them."""
+    if not hasattr(request, "_inbox_items"):
+        request._inbox_items = items_for(request.user)
+    return request._inbox_items
