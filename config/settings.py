@@ -5,6 +5,7 @@ production sets DEBUG=false, SECRET_KEY, DATABASE_URL and REDIS_URL and gets
 refusals instead of unsafe defaults.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     # base layer
     "apps.core",
     "apps.accounts",
@@ -59,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "apps.core.middleware.ContentSecurityPolicyMiddleware",
+    # a database outage answers 503 with a readable page instead of a 500 (inside CSP: the page gets it too)
+    "apps.core.middleware.DatabaseUnavailableMiddleware",
     # serves our own static files (no CDN) in production without a separate web server
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +73,10 @@ MIDDLEWARE = [
     "apps.core.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # a NUL character in any input, or a body over the size limit: 400/413 naming it, before any view
+    "apps.core.middleware.InputGuardMiddleware",
+    # sign-in throttling: the lockout answer for a locked username + address (last, as django-axes asks)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,11 +113,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles plans it estimates as costly, such as the visibility rule over 100,000
+    # requests: about 1.5 s of compiling for a query that then runs in milliseconds (docs/performance.md)
+    if env.bool("POSTGRES_JIT", default=False) is False:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- cache ------------------------------------------------------------------
+# Per-process memory by default. With several web processes set CACHE_URL (e.g. redis://host:6379/1, a
+# database of its own: never the broker's) so the step-up throttle and the dashboard's short-lived figures
+# are shared by all of them.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # --- auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # django-axes first: a locked-out username + address is refused before the password is checked
+    "apps.accounts.lockout.ThrottledBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -130,6 +150,14 @@ PASSWORD_HASHERS = env.list(
     ],
 )
 GUARDIAN_RAISE_403 = False
+# sign-in throttling (apps.accounts.lockout): 5 wrong passwords for one username from one address lock that
+# pair for 15 minutes; a successful sign-in clears the count
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
 ANONYMOUS_USER_NAME = None  # no anonymous guardian user: anonymous visitors see nothing
 
 # --- i18n / time -------------------------------------------------------------
@@ -220,11 +248,12 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"step_up": "10/min"},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
@@ -236,6 +265,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every operation documents the error answers any view can give (400/401/403/404/409/413/429)
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "apps.core.api.schema_error_responses"],
 }
 KNOX_TOKEN_MODEL = "knox.AuthToken"
 REST_KNOX = {
@@ -261,6 +293,9 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 # --- Tollgate -------------------------------------------------------------------------------
+# the navigation's "My work" count, cached per person for this many seconds (any write refreshes it at
+# once); 0 = counted on every page
+TOLLGATE_INBOX_COUNT_SECONDS = env.int("TOLLGATE_INBOX_COUNT_SECONDS", default=0)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

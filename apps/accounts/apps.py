@@ -20,7 +20,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from apps.core import inbox
 
-        from . import selectors
+        from . import lockout, selectors  # noqa: F401  (lockout: the audited axes signal)
 
         inbox.register("accounts.tokens", selectors.inbox_expiring_tokens)
         post_migrate.connect(ensure_role_groups, sender=self, dispatch_uid="tollgate_role_groups")

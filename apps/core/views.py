@@ -16,7 +16,7 @@ def home(request):
 
 @login_required
 def my_work(request):
-    items = inbox.items_for(request.user)
+    items = inbox.items_for_request(request)
     groups: dict[str, list] = {}
     for item in items:
         groups.setdefault(item.kind, []).append(item)
@@ -69,6 +69,10 @@ def permission_denied(request, exception=None):
 
 
 def not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        from .api import not_found_json
+
+        return not_found_json(request, exception)
     return render(request, "404.html", status=404)
 
 

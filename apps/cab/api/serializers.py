@@ -103,8 +103,8 @@ class ConditionSerializer(serializers.ModelSerializer):
 
 class VoteSerializer(serializers.ModelSerializer):
     voter = serializers.CharField(source="voter.username")
-    on_behalf_of = serializers.CharField(source="on_behalf_of.username", default=None)
-    plan_version = serializers.IntegerField(source="plan_version.number", default=None)
+    on_behalf_of = serializers.CharField(source="on_behalf_of.username", default=None, allow_null=True)
+    plan_version = serializers.IntegerField(source="plan_version.number", default=None, allow_null=True)
     conditions = ConditionSerializer(many=True)
 
     class Meta:
@@ -126,9 +126,9 @@ class VoteInputSerializer(serializers.Serializer):
 
 class ReviewSerializer(serializers.ModelSerializer):
     request = serializers.CharField(source="request.reference")
-    plan_version = serializers.IntegerField(source="plan_version.number", default=None)
-    plan_sha256 = serializers.CharField(source="plan_version.sha256", default=None)
-    template = serializers.CharField(source="template.name", default=None)
+    plan_version = serializers.IntegerField(source="plan_version.number", default=None, allow_null=True)
+    plan_sha256 = serializers.CharField(source="plan_version.sha256", default=None, allow_null=True)
+    template = serializers.CharField(source="template.name", default=None, allow_null=True)
     retrospective = serializers.SerializerMethodField()
 
     class Meta:

@@ -10,8 +10,10 @@ from rest_framework.views import APIView
 
 from apps.accounts.choices import Role
 from apps.accounts.duties import DutyRefused
+from apps.accounts.lockout import StepUpThrottle
 from apps.accounts.stepup import stepup_token_create
 from apps.audit.access import HasRole
+from apps.core.api import query_flag
 from apps.inventory.models import Environment
 from apps.upgrades.selectors import upgrade_get
 
@@ -34,6 +36,8 @@ def _refused(exc) -> Response:
 
 
 class StepUpView(APIView):
+    throttle_classes = [StepUpThrottle]
+
     @extend_schema(request=s.StepUpInputSerializer, responses={201: s.StepUpSerializer, 400: OpenApiTypes.OBJECT},
                    description="Re-authenticate with your password; the token signs votes and sign-offs for "
                                "5 minutes (send it as `step_up_token`). Failures are audited.")
@@ -229,7 +233,7 @@ class ReviewListView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Review.objects.none()
-        if self.request.query_params.get("awaiting") in ("1", "true"):
+        if query_flag(self.request, "awaiting"):
             return selectors.awaiting_vote(self.request.user).select_related("plan_version", "template")
         qs = selectors.review_list(user=self.request.user)
         reference = self.request.query_params.get("request")

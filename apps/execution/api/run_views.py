@@ -10,6 +10,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_flag
 from apps.upgrades.selectors import upgrade_get
 
 from .. import incidents, runs, selectors
@@ -216,7 +217,7 @@ class IncidentListView(generics.ListAPIView):
         if severity and severity not in Severity.values:
             raise ValidationError({"severity": f"Choose one of: {', '.join(Severity.values)}."})
         return selectors.incident_list(user=self.request.user, filters={
-            "severity": severity, "open": self.request.query_params.get("open") in ("1", "true")})
+            "severity": severity, "open": query_flag(self.request, "open")})
 
 
 class IncidentDetailView(APIView):

@@ -1,13 +1,15 @@
 """SBOM API: GET a component's packages (everyone signed in), POST a CycloneDX file (administrators)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from apps.core.pagination import PageNumberPagination
 
 from .. import sbom as sbom_service
 from ..models import Component, ImportJob, Sbom, SbomPackage
@@ -20,6 +22,15 @@ class SbomPackageSerializer(serializers.ModelSerializer):
     class Meta:
         model = SbomPackage
         fields = ["id", "bom_ref", "name", "group", "version", "purl", "type"]
+
+
+class SbomPackagePageSerializer(serializers.Serializer):
+    """A page of packages as PageNumberPagination answers it (the view is no generic list view)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SbomPackageSerializer(many=True)
 
 
 class SbomSerializer(serializers.ModelSerializer):
@@ -50,7 +61,8 @@ class ComponentSbomView(APIView):
     permission_classes = [IsAuthenticated, ReadOrAdmin]
     parser_classes = [MultiPartParser]
 
-    @extend_schema(responses=SbomPackageSerializer(many=True))
+    @extend_schema(responses=SbomPackagePageSerializer,
+                   parameters=[OpenApiParameter("page", OpenApiTypes.INT, description="Page, from 1.")])
     def get(self, request, pk):
         component = get_object_or_404(Component, pk=pk)
         packages, _ = sbom_service.package_queryset(component=component)

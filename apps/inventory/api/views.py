@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -113,7 +114,7 @@ class ImportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         responses={
             201: serializers.ImportJobSerializer,
             400: OpenApiResponse(
-                serializers.ImportJobSerializer,
+                OpenApiTypes.OBJECT,
                 description="The file is unreadable (field errors on `file` or `kind`), or some "
                 "rows are invalid: the preview job with its `error_report`.",
             ),

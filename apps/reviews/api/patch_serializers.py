@@ -30,7 +30,7 @@ class OccurrenceAheadSerializer(serializers.Serializer):
 
 
 class OccurrenceSerializer(serializers.ModelSerializer):
-    request = serializers.CharField(source="request.reference", default=None)
+    request = serializers.CharField(source="request.reference", default=None, allow_null=True)
 
     class Meta:
         model = PatchOccurrence
@@ -81,8 +81,8 @@ class AdvisoryMatchSerializer(serializers.ModelSerializer):
     component_name = serializers.CharField(source="component.name")
     product = serializers.CharField(source="component.product")
     finding = serializers.IntegerField(source="finding_id", allow_null=True)
-    finding_resolution = serializers.CharField(source="finding.resolution", default=None)
-    request = serializers.CharField(source="request.reference", default=None)
+    finding_resolution = serializers.CharField(source="finding.resolution", default=None, allow_null=True)
+    request = serializers.CharField(source="request.reference", default=None, allow_null=True)
 
     class Meta:
         model = AdvisoryMatch

@@ -155,11 +155,11 @@ class CalendarEntrySerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     description = serializers.CharField()
-    reference = serializers.CharField(source="request.reference", default=None)
-    state = serializers.CharField(source="request.state", default=None)
-    risk_class = serializers.CharField(source="request.risk_class", default=None)
-    wave = serializers.CharField(source="wave.name", default=None)
-    freeze_id = serializers.IntegerField(source="freeze.pk", default=None)
+    reference = serializers.CharField(source="request.reference", default=None, allow_null=True)
+    state = serializers.CharField(source="request.state", default=None, allow_null=True)
+    risk_class = serializers.CharField(source="request.risk_class", default=None, allow_null=True)
+    wave = serializers.CharField(source="wave.name", default=None, allow_null=True)
+    freeze_id = serializers.IntegerField(source="freeze.pk", default=None, allow_null=True)
     systems = serializers.SerializerMethodField()
 
     def get_systems(self, obj) -> list[str]:

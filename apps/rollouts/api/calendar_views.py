@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from apps.accounts.choices import Role
 from apps.audit.access import HasRole
 from apps.core import clock
+from apps.core.api import query_flag
 from apps.upgrades.selectors import upgrade_get, upgrade_visible
 
 from ..calendar import selectors, services
@@ -47,7 +48,7 @@ class FreezeListView(APIView):
     @extend_schema(parameters=[OpenApiParameter("past", bool, description="Include past and lifted freezes.")],
                    responses={200: s.FreezeSerializer(many=True)}, description="Current and coming freezes.")
     def get(self, request):
-        past = request.query_params.get("past") in ("1", "true")
+        past = query_flag(request, "past")
         return Response(s.FreezeSerializer(selectors.freeze_list(include_past=past), many=True).data)
 
     @extend_schema(request=s.FreezeInputSerializer, responses={201: s.FreezeSerializer, **REFUSED},
@@ -146,7 +147,7 @@ class ConflictListView(APIView):
                    description="The request's conflicts, each with the other change (when you may see it).")
     def get(self, request, reference):
         upgrade = upgrade_get(user=request.user, reference=reference)
-        resolved = request.query_params.get("resolved") in ("1", "true")
+        resolved = query_flag(request, "resolved")
         return Response(_conflicts_body(request, list(selectors.conflicts_of(upgrade, include_resolved=resolved))))
 
 

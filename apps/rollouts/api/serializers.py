@@ -169,6 +169,17 @@ class PlanDetailSerializer(PlanSerializer):
                   "analysis", "current_version"]
 
 
+class PlanOverviewSerializer(PlanDetailSerializer):
+    """The GET answer (schema only): a request without a plan yet has only `reference` and the analysis, so
+    the plan's own fields are documented as optional there."""
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name in PlanSerializer.Meta.fields[1:]:
+            fields[name].read_only, fields[name].required = False, False
+        return fields
+
+
 # --- inputs (for the schema; the services validate) ---------------------------------------------------
 
 

@@ -28,7 +28,10 @@ def _refused(exc) -> Response:
 
 
 def _data(request, allowed) -> dict:
-    if not isinstance(request.data, dict):
+    # a form body that has content yet yields no field is no object either (it would read as "change nothing")
+    form = not (request.content_type or "").startswith("application/json")
+    unreadable = form and not request.data and int(request.META.get("CONTENT_LENGTH") or 0) > 0
+    if not isinstance(request.data, dict) or unreadable:
         raise ValidationError({"detail": "Send a JSON object."})
     unknown = sorted(set(request.data) - set(allowed))
     if unknown:
@@ -129,7 +132,7 @@ def _remove(request, reference, model, pk, remove) -> Response:
 
 
 class PlanView(APIView):
-    @extend_schema(responses={200: s.PlanDetailSerializer, 404: OpenApiTypes.OBJECT},
+    @extend_schema(responses={200: s.PlanOverviewSerializer, 404: OpenApiTypes.OBJECT},
                    description="The rollout plan of a request with its recommendation, waves (and their local "
                                "times), triggers, runbook steps in order, fallbacks and what the gate still "
                                "misses. Without a plan yet: the recommendation and the gate reasons.")
