@@ -36,4 +36,4 @@ RUN pip install --no-deps -e . \
 USER tollgate
 
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--timeout", "60"]
+CMD ["gunicorn", "config.wsgi:application", "-c", "config/gunicorn.py"]

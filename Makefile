@@ -23,6 +23,8 @@ BENCH_DATABASE_URL ?= postgres://tollgate:tollgate@127.0.0.1:5432/tollgate_bench
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/3
 BENCH ?=
 DRILLS ?=
+# the hostile-input long run fuzzes a throwaway test database made from this URL (test_<name>)
+DRILLS_DATABASE_URL ?= postgres://tollgate:tollgate@127.0.0.1:5432/tollgate_drills
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
@@ -99,7 +101,8 @@ bench: $(BENCH_STAMP)
 # Each drill starts its own PostgreSQL cluster, Redis and workers on other ports.
 drills: $(BENCH_STAMP)
 	@mkdir -p var/drills
-	TOLLGATE_VAR_DIR=$(CURDIR)/var/drills $(PY) -m benchmarks.drills $(DRILLS)
+	TOLLGATE_VAR_DIR=$(CURDIR)/var/drills DATABASE_URL=$(DRILLS_DATABASE_URL) \
+	$(PY) -m benchmarks.drills $(DRILLS)
 
 clean:
 	rm -rf $(VENV) var/tollgate.sqlite3 var/tollgate.sqlite3-* var/broker var/test var/bench var/drills var/worker.log

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-SKIP = {"run", "settings", "urls", "server", "locustfile", "bigorg"}
+SKIP = {"run", "settings", "urls", "server", "locustfile"}
 
 
 def discover(names: list[str] | None = None) -> list[str]:
