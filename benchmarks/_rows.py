@@ -501,6 +501,19 @@ def _in_run(label):
     return rows
 
 
+def _baselines(w):
+    """Baselines of distinct checks: the list shows the latest baseline of each check of the request."""
+    first = bake(w, "execution.Baseline")
+    made = [first]
+
+    def grow(n):
+        missing = n - len(made)
+        if missing > 0:
+            checks = clone(w, first.health_check, missing)
+            made.extend(clone(w, first, missing, {"health_check": lambda k, i: checks[i].pk}))
+    return grow
+
+
 R, S = _ref, _slug
 ROUTES: list[ListRoute] = [
     # --- pages ---
@@ -627,7 +640,7 @@ ROUTES: list[ListRoute] = [
     ListRoute("healthcheck-list", _b("execution.HealthCheck")),
     ListRoute("checkrun-list", _b("execution.CheckRun")),
     ListRoute("checkrun-results", _b("execution.CheckResult"), _pk_of("run_id"), along=("health_check",)),
-    ListRoute("baseline-list", _b("execution.Baseline"), R),
+    ListRoute("baseline-list", _baselines, R),
     ListRoute("allowedtarget-list", _b("execution.AllowedTarget")),
     ListRoute("configuration-snapshots", _b("configuration.Snapshot")),
     ListRoute("configuration-baselines", _b("configuration.Baseline")),
