@@ -76,14 +76,18 @@ trap 'rm -rf "$work"' EXIT
 
 # --- the database: one snapshot for the head, the migrations and the dump ---------------------------
 coproc PSQL { psql "$database_url" -X -q -A -t -F '|' -v ON_ERROR_STOP=1 2>&1; }
+# bash unsets PSQL_PID (and the PSQL fds) as soon as it reaps the coprocess: keep our own copies
+psql_pid=$PSQL_PID
+psql_in=${PSQL[1]}
+psql_out=${PSQL[0]}
 ask() {  # one query in the open transaction; its answer is one line
     local line
-    echo "$1" >&"${PSQL[1]}"
-    IFS= read -r -t 60 line <&"${PSQL[0]}" || die "no answer from PostgreSQL to: $1"
+    echo "$1" >&"$psql_in"
+    IFS= read -r -t 60 line <&"$psql_out" || die "no answer from PostgreSQL to: $1"
     case "$line" in *ERROR*|*FATAL*|*psql:*) die "PostgreSQL: $line" ;; esac
     printf '%s\n' "$line"
 }
-echo "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;" >&"${PSQL[1]}"
+echo "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;" >&"$psql_in"
 snapshot=$(ask "SELECT pg_export_snapshot();")
 server_version=$(ask "SHOW server_version;")
 database_name=$(ask "SELECT current_database() || '@' || coalesce(host(inet_server_addr()), 'local')
@@ -95,9 +99,9 @@ checkpoints=$(ask "SELECT count(*) FROM audit_auditcheckpoint;")
 applied=$(ask "SELECT count(*) FROM django_migrations;")
 # the whole list, NUL-free and one a line; the COPY ends with an empty line we stop at
 echo "COPY (SELECT app || ' ' || name FROM django_migrations ORDER BY app COLLATE \"C\", name COLLATE \"C\")
-      TO STDOUT; SELECT '';" >&"${PSQL[1]}"
+      TO STDOUT; SELECT '';" >&"$psql_in"
 : >"$work/migrations.txt"
-while IFS= read -r -t 60 line <&"${PSQL[0]}"; do
+while IFS= read -r -t 60 line <&"$psql_out"; do
     [ -n "$line" ] || break
     printf '%s\n' "$line" >>"$work/migrations.txt"
 done
@@ -105,9 +109,9 @@ latest=$(ask "SELECT app || ' ' || name FROM django_migrations ORDER BY applied 
 
 log "dumping $database_name (snapshot $snapshot, audit head #${head%%|*})"
 pg_dump --format=custom --snapshot="$snapshot" --file="$work/database.dump" "$database_url"
-echo "COMMIT;" >&"${PSQL[1]}"
-exec {PSQL[1]}>&-
-wait "$PSQL_PID" 2>/dev/null || true
+echo "COMMIT;" >&"$psql_in"
+exec {psql_in}>&-
+wait "$psql_pid" 2>/dev/null || true
 
 # --- the stored files --------------------------------------------------------------------------------
 archive_files() {  # <source dir> <name>: <name>.tar.gz and <name>.sha256 (checksums taken from the tar)
