@@ -90,6 +90,9 @@ def _isolated_media(settings, tmp_path):
     # personas are created per test; the production hasher's cost is not what tests are about
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # the navigation's count is counted on every page unless a test asks for the cache (tests/core/test_inbox_count.py):
+    # a per-process cache keyed by user id and audit seq would otherwise carry counts from one test to the next
+    settings.TOLLGATE_INBOX_COUNT_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -38,8 +38,8 @@ def items_for(user) -> list[InboxItem]:
 def count_for_request(request) -> int:
     """The navigation's count, on every page: the providers' ~20 queries are run again only after something
     was written (every write appends an audit event, so the newest event's number is part of the key) or
-    after TOLLGATE_INBOX_COUNT_SECONDS, for items that fall due by time alone. 0 (the default): never cached,
-    as the tests that compare query counts expect."""
+    after TOLLGATE_INBOX_COUNT_SECONDS (default 60), for items that fall due by time alone. 0: never cached
+    (the test suite's setting: query counts then do not depend on what an earlier test cached)."""
     from django.conf import settings
     from django.core.cache import cache
 
