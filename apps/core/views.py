@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -14,13 +15,25 @@ def home(request):
     return redirect("login")
 
 
+# a group shows its first items on the overview; "Show all" opens that kind alone, a page at a time
+GROUP_PREVIEW = 10
+KIND_PAGE_SIZE = 50
+
+
 @login_required
 def my_work(request):
     items = inbox.items_for_request(request)
     groups: dict[str, list] = {}
     for item in items:
         groups.setdefault(item.kind, []).append(item)
-    return render(request, "core/my_work.html", {"groups": groups, "total": len(items)})
+    kind = request.GET.get("kind", "").replace("\x00", "")[:100]
+    if kind:
+        chosen = groups.get(kind, [])
+        page = Paginator(chosen, KIND_PAGE_SIZE).get_page(request.GET.get("page"))
+        return render(request, "core/my_work_kind.html", {"kind": kind, "page": page, "total": len(items)})
+    shown = [{"kind": k, "items": v[:GROUP_PREVIEW], "count": len(v), "more": len(v) - GROUP_PREVIEW}
+             for k, v in groups.items()]
+    return render(request, "core/my_work.html", {"groups": shown, "total": len(items)})
 
 
 @never_cache
