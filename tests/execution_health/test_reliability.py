@@ -1,4 +1,4 @@
-"""Worker faults with a real Redis and a real worker process, both started by the test (port 6395).
+"""Worker faults with a real Redis and a real worker process, both started by the test.
 
 A worker killed with SIGKILL in the middle of a run: after it restarts every result exists exactly once
 and the ones written before the kill are not probed again. Redis down when a run is requested: the run
@@ -6,14 +6,11 @@ stays queued (the page says so) and is sent when Redis is back, by the periodic 
 next request.
 """
 
-import fcntl
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,77 +20,38 @@ from django.db import connection
 
 from apps.execution import health
 from apps.execution.models import CheckResult, CheckRun
+from benchmarks.drills.harness import REDIS_PORTS, Ports, Redis, wait_for
 
 from ..conftest import _missing
 
-PORT = 6395
-URL = f"redis://127.0.0.1:{PORT}/0"
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("transactional_db")]
 
 
-def _ping() -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", PORT), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-class OwnRedis:
-    def __init__(self):
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(PORT), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(_ping, 10, "our Redis to answer")
-
-    def stop(self):
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-        wait_for(lambda: not _ping(), 5, "our Redis to stop")
-
-
 @pytest.fixture
-def own_redis():
+def own_redis(tmp_path):
+    """A redis-server of this test's own (the drills' harness: a free port of the drills' range, claimed with a
+    lock file so parallel test processes and drill sessions never share one); the shared Redis is never touched."""
     if not shutil.which("redis-server"):
         _missing("needs the redis-server program to start a Redis of its own")
-    # parallel test processes (pytest -n) take turns: the port is one
-    with open(Path(tempfile.gettempdir()) / f"tollgate-fault-redis-{PORT}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _ping():
-            pytest.fail(f"something already answers on port {PORT}; the fault tests need it for their own Redis")
-        redis = OwnRedis()
-        redis.start()
-        try:
-            yield redis
-        finally:
-            redis.stop()
+    ports = Ports()
+    redis = Redis(ports.take(REDIS_PORTS), tmp_path / "redis")
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+        ports.release()
 
 
 @pytest.fixture
 def own_broker(own_redis):
-    """Point this process's Celery app at our Redis (the shared one is never touched)."""
+    """Point this process's Celery app at our Redis."""
     from config.celery import app
 
     saved = app.conf.broker_url, app.conf.broker_write_url
-    app.conf.broker_url = app.conf.broker_write_url = URL
+    app.conf.broker_url = app.conf.broker_write_url = own_redis.url
     app._pool = None
     app.amqp._producer_pool = None
     yield own_redis
@@ -110,11 +68,12 @@ def _database_url() -> str:
 
 
 class Workers:
-    def __init__(self):
+    def __init__(self, redis_url: str):
+        self.redis_url = redis_url
         self.procs = []
 
     def start(self):
-        env = {**os.environ, "REDIS_URL": URL, "DATABASE_URL": _database_url(), "TOLLGATE_VAR_DIR": str(settings.VAR_DIR),
+        env = {**os.environ, "REDIS_URL": self.redis_url, "DATABASE_URL": _database_url(), "TOLLGATE_VAR_DIR": str(settings.VAR_DIR),
                "CELERY_TASK_ALWAYS_EAGER": "false", "DJANGO_SETTINGS_MODULE": "config.settings"}
         proc = subprocess.Popen([sys.executable, "-m", "tests.execution_health.worker"], cwd=ROOT, env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -129,8 +88,8 @@ class Workers:
 
 
 @pytest.fixture
-def workers():
-    w = Workers()
+def workers(own_broker):
+    w = Workers(own_broker.url)
     yield w
     w.stop_all()
 
