@@ -133,21 +133,49 @@ INLINE_IDS = 5000
 
 @contextlib.contextmanager
 def fast_timestamps():
-    """Read PostgreSQL timestamps with `datetime.fromisoformat` (C) instead of Django's loader, which parses
-    in Python (~3 µs a value): a 12-month report reads ~250,000 of them. Same values: the session time zone
-    is the connection's (UTC), anything else goes to Django's loader."""
+    """Every query inside reads PostgreSQL timestamps without Django's loader, which parses in Python (~3 µs a
+    value): the ended rows of a year hold ~190,000 of them. The same values, the one fast path of the KPIs:
+
+    - with psycopg's C implementation in a UTC session (as Django's loader is), psycopg's own C loader, set on
+      each cursor opened inside (Django checks the connection's loader by an attribute the C class cannot
+      have, so the connection keeps Django's): no Python call per value;
+    - otherwise Django's loader with `datetime.fromisoformat` (C) for the "…+00" values, set on the
+      connection for the block; anything else still goes to Django's own parsing.
+    """
     from django.db import connection
 
     if connection.vendor != "postgresql":
         yield
         return
+    import psycopg
     from psycopg.pq import Format
 
     connection.ensure_connection()
-    adapters = connection.connection.adapters
-    original = adapters.get_loader(adapters.types["timestamptz"].oid, Format.TEXT)
+    raw = connection.connection
+    oid = raw.adapters.types["timestamptz"].oid
+    original = raw.adapters.get_loader(oid, Format.TEXT)
     if not hasattr(original, "timezone"):  # not Django's loader: leave it alone
         yield
+        return
+    native = psycopg.adapters.get_loader(oid, Format.TEXT)
+    if psycopg.pq.__impl__ in ("c", "binary") and native is not None and original.timezone is dt.UTC \
+            and raw.info.parameter_status("TimeZone") == "UTC":
+        patched = connection.__dict__.get("create_cursor")
+        create_cursor = connection.create_cursor
+
+        def fast_cursor(name=None):
+            cursor = create_cursor(name)
+            cursor.adapters.register_loader(oid, native)
+            return cursor
+
+        connection.create_cursor = fast_cursor
+        try:
+            yield
+        finally:
+            if patched is None:
+                del connection.create_cursor
+            else:
+                connection.create_cursor = patched
         return
     utc = original.timezone is dt.UTC
 
@@ -163,6 +191,7 @@ def fast_timestamps():
                     pass
             return super().load(data)
 
+    adapters = raw.adapters
     adapters.register_loader("timestamptz", FastTzLoader)
     try:
         yield
@@ -183,35 +212,6 @@ def gc_paused():
         yield
     finally:
         gc.enable()
-
-
-def fetch_rows(qs: QuerySet) -> list[tuple]:
-    """`list(qs)` of a values_list() of plain columns. On PostgreSQL in a UTC session with psycopg's C
-    implementation, timestamps are read by psycopg's own C loader, set on this one cursor (Django checks the
-    connection's loader by an attribute the C class cannot have): the same UTC datetimes as Django's
-    loader, without a Python call per value — the ended rows of a year hold ~190,000 of them."""
-    from django.db import connection
-
-    query = qs.query
-    # the SQL's columns in the order of the values_list: its fields, then its annotations
-    if connection.vendor != "postgresql" or query.extra or \
-            tuple(qs._fields or ()) != (*query.values_select, *query.annotation_select):
-        return list(qs)
-    import psycopg
-    from psycopg.pq import Format
-
-    connection.ensure_connection()
-    raw = connection.connection
-    native = psycopg.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)
-    django_tz = raw.adapters.get_loader(raw.adapters.types["timestamptz"].oid, Format.TEXT)
-    if psycopg.pq.__impl__ not in ("c", "binary") or getattr(django_tz, "timezone", None) is not dt.UTC \
-            or raw.info.parameter_status("TimeZone") != "UTC" or native is None:
-        return list(qs)
-    sql, params = qs.query.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", native)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def outage_spans(request_ids) -> QuerySet:
@@ -263,23 +263,27 @@ class UtcMinutes(Func):
 class Data:
     """The rows of one period, read with a fixed number of queries, classified in memory."""
 
-    def __init__(self, user, period: Period):
+    def __init__(self, user, period: Period, *, csv: bool = True, teams: bool = True):
+        """`csv=False` when the per-upgrade CSV will not be written (the dashboard): its timestamps are then
+        not formatted by the database. `teams=False` when only the figures are read (the previous period the
+        dashboard compares with): the owner teams are not read, the rows' "teams" are empty and `teams()`
+        refuses."""
         with gc_paused(), fast_timestamps():
-            self._read(user, period)
+            self._read(user, period, csv, teams)
 
-    def _read(self, user, period: Period) -> None:
+    def _read(self, user, period: Period, csv: bool = True, with_teams: bool = True) -> None:
         from django.db import connection
 
-        self.user, self.period = user, period
+        self.user, self.period, self.with_teams = user, period, with_teams
         self.days = incident_window_days()
         base = scoped(user, period)
         ended_qs = base.filter(_in(period, "finished_at"), outcome__in=OUTCOMES)
         ended_qs_rows = ended_qs.order_by("finished_at", "pk")
         texts = ()
-        if connection.vendor == "postgresql":  # the CSV's timestamps, written by the database
+        if csv and connection.vendor == "postgresql":  # the CSV's timestamps, written by the database
             texts = tuple(f"{f}_csv" for f in CSV_TIMES)
             ended_qs_rows = ended_qs_rows.annotate(**{f"{f}_csv": UtcMinutes(f) for f in CSV_TIMES})
-        ended = fetch_rows(ended_qs_rows.values_list(*ENDED_FIELDS, *texts))
+        ended = list(ended_qs_rows.values_list(*ENDED_FIELDS, *texts))
         ended_ids = ended_qs.values("pk")
         if len(ended) <= INLINE_IDS:  # the visibility rule is evaluated once, not in every query below
             ended_ids = [r[0] for r in ended]
@@ -290,7 +294,7 @@ class Data:
         self.decided = [
             {"id": pk, "reference": ref, "title": title, "risk_class": risk, "state": state,
              "submitted_at": submitted, "decided_at": decided, "cab_hours": _hours(decided - submitted)}
-            for pk, ref, title, risk, state, submitted, decided in fetch_rows(decided_qs)]
+            for pk, ref, title, risk, state, submitted, decided in decided_qs]
         from apps.execution.models import Incident, StepEvent, TriggerFiring
         from apps.rollouts.models import TriggerAction, Wave
 
@@ -326,7 +330,7 @@ class Data:
         for rid, name, slug in (UpgradeItem.objects.filter(request__in=ended_ids).order_by()
                                 .values_list("request_id", "system__owner_team__name",
                                              "system__owner_team__slug")
-                                .distinct()):
+                                .distinct() if with_teams else ()):
             teams[rid].add(name)
             self.team_slugs[name] = slug
         visible_ids = base.annotate(sid=Cast("pk", CharField())).values("sid")
@@ -473,6 +477,8 @@ class Data:
     def teams(self) -> list[dict]:
         """Per owner team: outcomes, incidents and the change success score (a request of two teams counts
         for both)."""
+        if not self.with_teams:
+            raise RuntimeError("These rows were read without their owner teams (Data(..., teams=False)).")
         table: dict[str, dict] = {}
         for r in self.ended:
             for team in r["teams"] or ["(no team)"]:

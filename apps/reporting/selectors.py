@@ -3,10 +3,13 @@ may open."""
 
 import datetime as dt
 import hashlib
+import threading
 
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
 from django.http import Http404
+from django.template.loader import render_to_string
+from django.utils.http import urlencode
 
 from apps.accounts.choices import Role
 from apps.core import clock
@@ -60,7 +63,7 @@ def _trend(now, before, better: str) -> dict:
 def monthly(user, period: Period, data: Data) -> list[dict]:
     """The trend charts' rows: the period's months, or the six months up to its end for a short period."""
     trend = trend_period(period)
-    return (data if trend == period else Data(user, trend)).monthly()
+    return (data if trend == period else Data(user, trend, csv=False)).monthly()
 
 
 def kpi_figures(user, period: Period) -> dict:
@@ -87,38 +90,106 @@ def _scope(user) -> str:
     return f"user|{user.pk}|{roles}|{regions}|{teams}|{duties['n']}-{duties['last']}"
 
 
+# audited actions that change a figure without leaving a row the stamp reads: a refusal because of a freeze
+# (a figure of its own) and a deleted draft (which may have been counted as the hotfix of an ended upgrade)
+STAMP_ACTIONS = ("upgrade.transition_refused", "upgrade.delete")
+
+
 def _data_stamp() -> str:
-    """Changes whenever a row the KPIs count is added or a request changes (a handful of index lookups):
-    a cached dashboard is recounted after any such change, not only when it expires."""
+    """Changes whenever a row the KPIs count is added or a request changes, in one query of index lookups
+    (the newest `updated_at` has its own index, see migration 0004): a cached dashboard is recounted after any
+    such change, not only when it expires. A comment, an attachment or a notification changes no figure and
+    does not recount it."""
+    from django.db import connection
+
     from apps.audit.models import AuditEvent
     from apps.execution.models import Incident, StepEvent, TriggerFiring
     from apps.rollouts.models import Wave
     from apps.upgrades.models import UpgradeItem, UpgradeRequest
 
-    parts = [UpgradeRequest.objects.aggregate(n=Count("pk"), last=Max("updated_at"))]
-    parts += [m.objects.aggregate(last=Max("pk"))["last"]
-              for m in (Incident, StepEvent, TriggerFiring, Wave, UpgradeItem)]
-    parts.append(AuditEvent.objects.filter(action="upgrade.transition_refused")  # the freeze refusals
-                 .aggregate(n=Count("pk"), last=Max("seq")))
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    q = connection.ops.quote_name
+
+    def newest(model, field: str = "id") -> str:
+        return f"(SELECT MAX({q(field)}) FROM {q(model._meta.db_table)})"
+
+    audit = q(AuditEvent._meta.db_table)
+    parts = [newest(UpgradeRequest, "updated_at"), newest(UpgradeRequest),
+             *(newest(m) for m in (Incident, StepEvent, TriggerFiring, Wave, UpgradeItem)),
+             *(f"(SELECT {agg} FROM {audit} WHERE {q('action')} IN (%s, %s))"
+               for agg in (f"COUNT({q('id')})", f"MAX({q('seq')})"))]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), [*STAMP_ACTIONS, *STAMP_ACTIONS])
+        row = cursor.fetchone()
+    return hashlib.sha256(repr(tuple(str(v) for v in row)).encode()).hexdigest()
+
+
+_recounting: dict[str, threading.Lock] = {}  # per cache key, in this process: one recount at a time
+_recounting_guard = threading.Lock()
+RECOUNT_SECONDS = 120  # how long a recount may say "in progress" to the other processes sharing the cache
+
+
+def _recount_lock(key: str) -> threading.Lock:
+    with _recounting_guard:
+        if len(_recounting) > 256:  # periods and scopes come and go: at worst one recount twice
+            _recounting.clear()
+        return _recounting.setdefault(key, threading.Lock())
+
+
+def dashboard_cache_key(user, period: Period) -> str:
+    return "reporting:dashboard:" + hashlib.sha256(
+        f"{_scope(user)}|{period.key()}|{incident_window_days()}".encode()).hexdigest()
+
+
+def _recount(key: str, user, period: Period, stamp: str) -> dict:
+    context = dashboard(user, period)
+    html = render_to_string("reporting/partials/dashboard_figures.html",
+                            {**context, "query": urlencode(period.as_params())})
+    # the rows stay out of the cache: the page shows only the figures (a SafeString, pickled as one)
+    cached = {"stamp": stamp, "figures_html": html, "computed_at": context["computed_at"]}
+    cache.set(key, cached, DASHBOARD_CACHE_SECONDS)
+    return cached
 
 
 def dashboard_cached(user, period: Period) -> dict:
-    """The dashboard's figures, counted at most every DASHBOARD_CACHE_SECONDS per visibility scope and
-    recounted as soon as the data changes; `computed_at` says how fresh they are."""
-    key = "reporting:dashboard:" + hashlib.sha256(
-        f"{_scope(user)}|{period.key()}|{incident_window_days()}|{_data_stamp()}".encode()).hexdigest()
-    context = cache.get(key)
-    if context is None:
-        context = dashboard(user, period)
-        context.pop("data")  # the rows stay out of the cache: the page shows only the figures
-        cache.set(key, context, DASHBOARD_CACHE_SECONDS)
-    return dict(context)
+    """The dashboard's figures per visibility scope and period, counted again when the data they count changes
+    (`_data_stamp`: not for a comment) and at the latest every DASHBOARD_CACHE_SECONDS; `computed_at` says
+    when they were counted.
+
+    What is cached is the figures' HTML (`figures_html`, templates/reporting/partials/dashboard_figures.html),
+    rendered once: rendering the cards, charts and the table of every team on each view cost more than the
+    rest of the page. A recount (a second or so for everything of a large organisation) is done by one
+    request at a time: while it runs, the others (in this process, or in any process sharing the cache) are
+    shown the previous figures, with the time they were counted, instead of recounting too; with no previous
+    figures, the others in this process wait for the recount."""
+    key = dashboard_cache_key(user, period)
+    stamp = _data_stamp()
+    cached = cache.get(key)
+    if cached is None or cached["stamp"] != stamp:
+        lock, marker = _recount_lock(key), key + ":recounting"
+        if cached is None:
+            lock.acquire()
+            counting = True
+        else:  # the previous figures meanwhile if a recount is running, here or elsewhere
+            counting = lock.acquire(blocking=False)
+            if counting and not cache.add(marker, True, RECOUNT_SECONDS):
+                lock.release()
+                counting = False
+        if counting:
+            try:
+                cached = cache.get(key)  # counted by another request while this one waited?
+                if cached is None or cached["stamp"] != stamp:
+                    cached = _recount(key, user, period, stamp)
+            finally:
+                cache.delete(marker)
+                lock.release()
+    return {"period": period, "previous_period": period.previous(),
+            "cache_minutes": DASHBOARD_CACHE_SECONDS // 60, "figures_html": cached["figures_html"],
+            "computed_at": cached["computed_at"]}
 
 
 def dashboard(user, period: Period) -> dict:
-    data = Data(user, period)
-    previous = Data(user, period.previous())
+    data = Data(user, period, csv=False)
+    previous = Data(user, period.previous(), csv=False, teams=False)  # only its figures are shown
     f, p = data.figures, previous.figures
     cards = []
     for kpi, figure, label, unit in CARDS:

@@ -110,11 +110,18 @@ def test_the_fast_timestamp_reader_reads_the_same_values(october):
     assert dt.datetime(2026, 9, 1, 3, 4, 5, 123400, tzinfo=dt.UTC) in [row[0] for row in fast]
     if connection.vendor == "postgresql":  # Django's own loader is back afterwards, also after an error
         adapters = connection.connection.adapters
-        before = adapters.get_loader(adapters.types["timestamptz"].oid, 0)
+        oid = adapters.types["timestamptz"].oid
+        before = adapters.get_loader(oid, 0)
+
+        def cursor_loader():
+            with connection.cursor() as cursor:
+                return cursor.cursor.adapters.get_loader(oid, 0)
+
         with pytest.raises(ZeroDivisionError), fast_timestamps():
-            assert adapters.get_loader(adapters.types["timestamptz"].oid, 0) is not before
+            assert cursor_loader() is not before
             1 / 0
-        assert adapters.get_loader(adapters.types["timestamptz"].oid, 0) is before
+        assert adapters.get_loader(oid, 0) is before and cursor_loader() is before
+        assert "create_cursor" not in connection.__dict__
 
 
 def ended_on_page(client) -> tuple[int, str]:
@@ -185,7 +192,9 @@ def test_the_csv_timestamps_written_by_the_database_equal_pythons(generated, exe
 
 
 def test_rows_read_through_psycopgs_own_loader_equal_djangos(october):
-    from apps.reporting.kpis import fetch_rows
+    """The one fast path of the KPIs' timestamps: psycopg's own (C) loader on every cursor of the block."""
+    import psycopg
+
     from apps.upgrades.models import UpgradeRequest
 
     UpgradeRequest.objects.filter(reference="UPG-2026-0901").update(
@@ -193,14 +202,20 @@ def test_rows_read_through_psycopgs_own_loader_equal_djangos(october):
     qs = UpgradeRequest.objects.order_by("pk").values_list("id", "reference", "created_at", "submitted_at",
                                                            "decided_at", "finished_at", "window_start")
     plain = list(qs.all())
-    with CaptureQueriesContext(connection) as queries:
-        fast = fetch_rows(qs.all())
-    assert len(queries) == 1 and fast == plain
+    with CaptureQueriesContext(connection) as queries, fast_timestamps():
+        fast = list(qs.all())
+        dicts = list(qs.values("created_at", "finished_at"))
+    assert len(queries) == 2 and fast == plain
+    assert dicts == list(qs.values("created_at", "finished_at"))
     assert [type(v) for row in fast for v in row] == [type(v) for row in plain for v in row]
     assert {v.tzinfo for row in fast for v in row[2:] if v} == {dt.UTC}
-    if connection.vendor == "postgresql":  # set on its own cursor only: the connection keeps Django's loader
+    if connection.vendor == "postgresql" and psycopg.pq.__impl__ in ("c", "binary"):
+        # set on each cursor only: the connection keeps Django's loader (Django reads its `timezone`)
         adapters = connection.connection.adapters
-        assert hasattr(adapters.get_loader(adapters.types["timestamptz"].oid, 0), "timezone")
+        oid = adapters.types["timestamptz"].oid
+        with fast_timestamps(), connection.cursor() as cursor:
+            assert cursor.cursor.adapters.get_loader(oid, 0) is psycopg.adapters.get_loader(oid, 0)
+            assert hasattr(adapters.get_loader(oid, 0), "timezone")
 
 
 def test_the_collector_is_paused_only_while_the_rows_are_built():
