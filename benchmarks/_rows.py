@@ -551,6 +551,7 @@ ROUTES: list[ListRoute] = [
     ListRoute("calendar:month", lambda w: w.request),
     ListRoute("calendar:month", _visible_requests, user="manager"),
     ListRoute("calendar:week", lambda w: w.request, query=lambda w: f"date={w.request.window_start.date()}"),
+    ListRoute("calendar:day", lambda w: w.request, query=lambda w: f"date={w.request.window_start.date()}"),
     ListRoute("calendar:freezes", _b("rollouts.Freeze")),
     ListRoute("calendar:windows", _b("rollouts.ApprovedWindow")),
     ListRoute("calendar:feeds", _b("rollouts.CalendarFeed", user=lambda w: w.admin)),

@@ -27,12 +27,12 @@ def test_a_busy_day_shows_a_few_windows_and_links_to_the_rest(bulk_windows, requ
     assert cell.count('<li class="window') == MONTH_DAY_LIMIT
     assert cell.count('<li class="freeze"') == 1  # a freeze is always shown
     more = 18 - MONTH_DAY_LIMIT
-    assert re.search(rf'href="/calendar/week/\?date=2026-12-01">\+{more} more', cell)
+    assert re.search(rf'href="/calendar/day/\?date=2026-12-01">\+{more} more', cell)
     # the first windows of the day by start time: 00:00 (request 0's pilot wave and request 1's window)
     assert "00:00–" in cell and "UPG-2099-" in cell
-    # the week lists them all
-    week = login(requester).get("/calendar/week/?date=2026-12-01").content.decode()
-    assert week.count('<li class="window') == 18
+    # the day lists them all
+    day = login(requester).get("/calendar/day/?date=2026-12-01").content.decode()
+    assert day.count('<li class="window') == 18
 
 
 def test_a_quiet_day_has_no_more_link(bulk_windows, requester, login):

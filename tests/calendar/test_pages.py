@@ -187,7 +187,8 @@ def _count(client, url) -> int:
     return len(ctx.captured_queries)
 
 
-@pytest.mark.parametrize("url", ["/calendar/?month=2026-12", "/calendar/week/?date=2026-12-02"])
+@pytest.mark.parametrize("url", ["/calendar/?month=2026-12", "/calendar/week/?date=2026-12-02",
+                                 "/calendar/day/?date=2026-12-01"])
 def test_calendar_query_count_does_not_grow_with_windows(bulk_windows, requester, login, make_freeze, url):
     make_freeze(start=at(2026, 12, 2), end=at(2026, 12, 3))
     client = login(requester)

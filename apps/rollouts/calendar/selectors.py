@@ -8,7 +8,9 @@ query count does not grow with the number of windows.
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast, Extract, Floor
 
 from apps.core import clock
 from apps.inventory.models import System
@@ -53,33 +55,82 @@ class Window:
         return self.start < other.end and other.start < self.end
 
 
-def _items_prefetch():
-    return Prefetch("items", queryset=UpgradeItem.objects.select_related("system__owner_team"))
+def _unwaved(requests: QuerySet) -> QuerySet:
+    """Requests with no wave window: they book their requested window (a request with any wave window is
+    booked by its waves only). A correlated NOT EXISTS: PostgreSQL probes the plan's waves of each candidate
+    instead of hashing every waved request of the organisation."""
+    return requests.filter(~Exists(Wave.objects.filter(plan__request=OuterRef("pk"), window_start__isnull=False)))
+
+
+# what windows, their readers (pages, API, feed, conflicts, gates) and the freeze checks use of a request and of
+# a system: a month of a large organisation is thousands of requests, and their long texts are not needed here
+REQUEST_FIELDS = ("pk", "reference", "title", "risk_class", "state", "window_start", "window_end")
+SYSTEM_FIELDS = ("pk", "name", "slug", "region", "owner_team_id", "criticality", "timezone")
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRef:
+    """What the calendar's readers show of a system (a page's names, the API's slugs): thousands of them for a
+    month of a large organisation cost less as these than as model instances."""
+
+    pk: int
+    name: str
+    slug: str
+    region: str
+    owner_team_id: int | None
+
+
+def _systems_of(request_ids, wave_ids, light: bool = False) -> tuple[dict, dict]:
+    """{request id: [systems of its items, in item order]} and {wave id: [its systems, by name]}, each system
+    loaded once however many requests and waves share it: prefetching items with their systems
+    built a related manager and a system per item, the most of the API's time for a month of a large
+    organisation."""
+    # sorted here, not by the database: ORDER BY id made PostgreSQL walk the whole items index
+    items = sorted(UpgradeItem.objects.filter(request_id__in=request_ids).order_by().values_list(
+        "id", "request_id", "system_id")) if request_ids else []
+    items = [(request_id, system_id) for _, request_id, system_id in items]
+    through = Wave.systems.through
+    wave_rows = list(through.objects.filter(wave_id__in=wave_ids).values_list("wave_id", "system_id")) \
+        if wave_ids else []
+    ids = {sid for _, sid in items} | {sid for _, sid in wave_rows}
+    if not ids:
+        systems = {}
+    elif light:
+        systems = {row[0]: SystemRef(*row) for row in System.objects.filter(pk__in=ids).order_by().values_list(
+            "pk", "name", "slug", "region", "owner_team_id")}
+    else:
+        systems = System.objects.only(*SYSTEM_FIELDS).in_bulk(ids)
+    of_request: dict[int, list[System]] = {}
+    for request_id, system_id in items:
+        of_request.setdefault(request_id, []).append(systems[system_id])
+    of_wave: dict[int, list[System]] = {}
+    for wave_id, system_id in wave_rows:
+        of_wave.setdefault(wave_id, []).append(systems[system_id])
+    for listed in of_wave.values():
+        listed.sort(key=lambda x: (x.name, x.pk))
+    return of_request, of_wave
 
 
 def windows_of_requests(requests: QuerySet, start: dt.datetime | None = None,
-                        end: dt.datetime | None = None) -> list[Window]:
-    """The booked windows of `requests` (optionally only those overlapping [start, end)), in time order."""
-    requests = requests.select_related("requester").prefetch_related(_items_prefetch())
+                        end: dt.datetime | None = None, light: bool = False) -> list[Window]:
+    """The booked windows of `requests` (optionally only those overlapping [start, end)), in time order.
+    `light`: their systems as SystemRef, for readers that only show them (not the conflict checks)."""
+    requests = requests.order_by().only(*REQUEST_FIELDS)
     waves = Wave.objects.filter(plan__request__in=requests.values("pk"), window_start__isnull=False,
                                 window_end__isnull=False)
     if start is not None:
         waves = waves.filter(window_start__lt=end, window_end__gt=start)
-    # requests with any wave window are booked by their waves only
-    waved = Wave.objects.filter(plan__request__in=requests.values("pk"), window_start__isnull=False).values(
-        "plan__request_id")
-    plain = requests.filter(window_start__isnull=False, window_end__isnull=False).exclude(pk__in=waved)
+    plain = _unwaved(requests.filter(window_start__isnull=False, window_end__isnull=False))
     if start is not None:
         plain = plain.filter(window_start__lt=end, window_end__gt=start)
-    result = []
-    for request in plain:
-        result.append(Window(request, request.window_start, request.window_end, None,
-                             _distinct(i.system for i in request.items.all())))
-    wave_list = list(waves.prefetch_related("systems__owner_team").select_related("plan"))
-    owners = {r.pk: r for r in requests.filter(pk__in={w.plan.request_id for w in wave_list})}
+    plain = list(plain)
+    wave_list = list(waves.order_by().select_related("plan"))
+    owners = {r.pk: r for r in requests.filter(pk__in={w.plan.request_id for w in wave_list})} if wave_list else {}
+    of_request, of_wave = _systems_of({r.pk for r in plain} | set(owners), {w.pk for w in wave_list}, light)
+    result = [Window(r, r.window_start, r.window_end, None, _distinct(of_request.get(r.pk, []))) for r in plain]
     for wave in wave_list:
         request = owners[wave.plan.request_id]
-        systems = list(wave.systems.all()) or _distinct(i.system for i in request.items.all())
+        systems = of_wave.get(wave.pk) or _distinct(of_request.get(request.pk, []))
         result.append(Window(request, wave.window_start, wave.window_end, wave, systems))
     result.sort(key=lambda w: (w.start, w.request.reference, w.wave.position if w.wave else 0))
     return result
@@ -87,18 +138,26 @@ def windows_of_requests(requests: QuerySet, start: dt.datetime | None = None,
 
 def window_keys(requests: QuerySet, start: dt.datetime, end: dt.datetime) -> list[tuple]:
     """(start, end, reference, request id, wave id or None, wave position) of every window that
-    windows_of_requests would give for [start, end), from two narrow queries and no model instances: the month
-    grid counts thousands of windows per month but draws only a few per day."""
-    ids = requests.values("pk")
-    waves = Wave.objects.filter(plan__request__in=ids, window_start__isnull=False, window_end__isnull=False,
-                                window_start__lt=end, window_end__gt=start)
-    waved = Wave.objects.filter(plan__request__in=ids, window_start__isnull=False).values("plan__request_id")
-    plain = requests.filter(window_start__isnull=False, window_end__isnull=False, window_start__lt=end,
-                            window_end__gt=start).exclude(pk__in=waved)
-    rows = [(a, b, ref, pk, None, 0) for a, b, ref, pk in plain.values_list("window_start", "window_end",
-                                                                             "reference", "pk")]
-    rows += list(waves.values_list("window_start", "window_end", "plan__request__reference", "plan__request_id",
-                                   "pk", "position"))
+    windows_of_requests would give for [start, end), start and end as whole Unix seconds, from two narrow queries
+    and no model instances: the month grid counts thousands of windows per month but draws only a few per day
+    (PostgreSQL gives the seconds: reading 5,000 timestamps with their time zone cost more than the query)."""
+    requests = requests.order_by()
+    waves = Wave.objects.filter(plan__request__in=requests.values("pk"), window_start__isnull=False,
+                                window_end__isnull=False, window_start__lt=end, window_end__gt=start).order_by()
+    plain = _unwaved(requests.filter(window_start__isnull=False, window_end__isnull=False, window_start__lt=end,
+                                     window_end__gt=start))
+    if connection.vendor == "postgresql":
+        def seconds(name):
+            return Cast(Floor(Extract(name, "epoch", tzinfo=dt.UTC)), BigIntegerField())
+    else:
+        def seconds(name):
+            return F(name)
+    rows = [(a, b, ref, pk, None, 0) for a, b, ref, pk in plain.values_list(
+        seconds("window_start"), seconds("window_end"), "reference", "pk")]
+    rows += list(waves.values_list(seconds("window_start"), seconds("window_end"), "plan__request__reference",
+                                   "plan__request_id", "pk", "position"))
+    if connection.vendor != "postgresql":
+        rows = [(int(r[0].timestamp()), int(r[1].timestamp()), *r[2:]) for r in rows]
     rows.sort(key=lambda r: (r[0], r[2], r[5]))
     return rows
 
@@ -240,6 +299,8 @@ class Entry:
     wave: Wave | None = None
     freeze: Freeze | None = None
     systems: list[System] = field(default_factory=list)
+    span: str = ""  # "HH:MM–HH:MM" in the reader's zone, set by the pages (cheaper than two date filters)
+    when: str = ""  # "Tue 1 Dec 10:00 – Tue 1 Dec 14:00 CET", likewise
 
 
 def calendar_filters(data) -> tuple[dict, dict]:
@@ -274,16 +335,22 @@ def calendar_filters(data) -> tuple[dict, dict]:
 
 
 def _filtered_requests(user, filters: dict) -> QuerySet:
+    """The visible, not cancelled or rejected requests matching the filters: each filter is an EXISTS (no join,
+    so no duplicate rows and no outer `pk IN (...)`): PostgreSQL then narrows by the window's time range first
+    and checks visibility and filters only for the requests in range."""
     qs = upgrade_visible(user).exclude(state__in=HIDDEN_FROM_CALENDAR)
+    items = UpgradeItem.objects.filter(request=OuterRef("pk"))
     if filters.get("system"):
-        qs = qs.filter(Q(items__system_id=filters["system"]) | Q(plan__waves__systems__id=filters["system"]))
+        qs = qs.filter(Exists(items.filter(system_id=filters["system"]))
+                       | Exists(Wave.systems.through.objects.filter(wave__plan__request=OuterRef("pk"),
+                                                                    system_id=filters["system"])))
     if filters.get("team"):
-        qs = qs.filter(items__system__owner_team_id=filters["team"])
+        qs = qs.filter(Exists(items.filter(system__owner_team_id=filters["team"])))
     if filters.get("region"):
-        qs = qs.filter(items__system__region=filters["region"])
+        qs = qs.filter(Exists(items.filter(system__region=filters["region"])))
     if filters.get("risk"):
         qs = qs.filter(risk_class=filters["risk"])
-    return UpgradeRequest.objects.filter(pk__in=qs.values("pk"))
+    return qs.order_by()
 
 
 def _freeze_matches(freeze: Freeze, filters: dict, systems_by_id: dict) -> bool:
@@ -315,16 +382,19 @@ def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dic
                      only: set | None = None) -> list[Entry]:
     """Windows of the requests `user` may see and the freezes, overlapping [start, end), filtered.
 
-    `only`, a set of (request id, wave id or None), keeps just those windows (the month grid's few per day)."""
+    `only`, a set of (request id, wave id or None) from calendar_window_keys for the same user and filters (so
+    already visible and filtered: not checked again, which cost more than the rest), keeps just those windows
+    (the week's first few per day, a page of the day)."""
     from django.urls import reverse
 
     filters = filters or {}
     entries = []
     detail = reverse("upgrades:detail", args=["0"])[:-2]  # once, not per window: references are URL-safe
-    requests = _filtered_requests(user, filters)
     if only is not None:
-        requests = requests.filter(pk__in={pk for pk, _ in only})
-    for w in windows_of_requests(requests, start, end):
+        requests = UpgradeRequest.objects.filter(pk__in={pk for pk, _ in only})
+    else:
+        requests = _filtered_requests(user, filters)
+    for w in windows_of_requests(requests, start, end, light=True):
         if only is not None and (w.request.pk, w.wave.pk if w.wave else None) not in only:
             continue
         names = ", ".join(s.name for s in w.systems)
@@ -338,6 +408,15 @@ def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dic
                          f"Systems: {names or 'none named'}."),
             url=f"{detail}{w.request.reference}/", request=w.request, wave=w.wave, systems=w.systems,
         ))
+    entries += calendar_freezes(start=start, end=end, filters=filters)
+    entries.sort(key=lambda e: (e.start, e.kind != "freeze", e.title))
+    return entries
+
+
+def calendar_freezes(*, start: dt.datetime, end: dt.datetime, filters: dict | None = None) -> list[Entry]:
+    """The freezes overlapping [start, end) that the filters keep (whoever may see the calendar sees them)."""
+    filters = filters or {}
+    entries = []
     systems_by_id = {}
     if filters.get("system") or filters.get("team"):
         qs = System.objects.all()
@@ -358,7 +437,32 @@ def calendar_entries(*, user, start: dt.datetime, end: dt.datetime, filters: dic
             description=f"No changes ({scope}): {freeze.reason}", url="", freeze=freeze,
             systems=list(freeze.systems.all()),
         ))
-    entries.sort(key=lambda e: (e.start, e.kind != "freeze", e.title))
+    return entries
+
+
+def window_entries(keys: list[tuple]) -> list[Entry]:
+    """Light entries of the given window_keys rows (which come from requests the reader may see): reference,
+    title, risk class and state of the request and the wave's name, no systems and no description. The month
+    grid draws no more, and loading full requests, items and systems for it cost more than drawing it."""
+    from django.urls import reverse
+
+    if not keys:
+        return []
+    detail = reverse("upgrades:detail", args=["0"])[:-2]
+    requests = UpgradeRequest.objects.only("pk", "reference", "title", "risk_class", "state").in_bulk(
+        {k[3] for k in keys})
+    wave_ids = {k[4] for k in keys if k[4] is not None}
+    waves = Wave.objects.only("pk", "name", "position").in_bulk(wave_ids) if wave_ids else {}
+    entries = []
+    for start, end, ref, request_id, wave_id, _pos in keys:
+        start, end = dt.datetime.fromtimestamp(start, dt.UTC), dt.datetime.fromtimestamp(end, dt.UTC)
+        request, wave = requests.get(request_id), waves.get(wave_id)
+        if request is None or (wave_id is not None and wave is None):
+            continue  # deleted between the two reads
+        title = f"{ref} {wave.name}" if wave else ref
+        entries.append(Entry(kind="window", uid=f"window-{request_id}-{wave_id or 0}",
+                             title=f"{title}: {request.title}", start=start, end=end, description="",
+                             url=f"{detail}{ref}/", request=request, wave=wave))
     return entries
 
 

@@ -6,6 +6,7 @@ app_name = "calendar"
 urlpatterns = [
     path("", views.month, name="month"),
     path("week/", views.week, name="week"),
+    path("day/", views.day, name="day"),
     path("freezes/", views.freezes, name="freezes"),
     path("freezes/new/", views.freeze_create, name="freeze_create"),
     path("freezes/<int:pk>/", views.freeze_edit, name="freeze_edit"),

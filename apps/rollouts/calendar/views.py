@@ -1,6 +1,7 @@
 """The change calendar pages: month and week views, freezes, approved windows, a request's schedule checks,
 calendar feeds and the token-protected iCalendar feed itself. Writes call services; reads use selectors."""
 
+import bisect
 import datetime as dt
 from urllib.parse import urlencode
 
@@ -60,9 +61,23 @@ def _filters(request):
     return form, filters, errors, query
 
 
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _moment(local: dt.datetime) -> str:
+    """As the date filter's "D j M H:i" writes it (English, as the pages are)."""
+    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]} {local:%H:%M}"
+
+
 def _by_day(entries, first: dt.date, last: dt.date, tz) -> dict:
+    """{day: its entries}; each entry also gets its local times as the pages write them (drawing a hundred or
+    more entries, the date filters cost more than the rest of the page)."""
     days: dict[dt.date, list] = {}
     for entry in entries:
+        start, end = entry.start.astimezone(tz), entry.end.astimezone(tz)
+        entry.span = f"{start:%H:%M}–{end:%H:%M}"
+        entry.when = f"{_moment(start)} – {_moment(end)} {end.tzname() or ''}".rstrip()
         begin = max(entry.start.astimezone(tz).date(), first)
         end = min((entry.end - dt.timedelta(microseconds=1)).astimezone(tz).date(), last)
         day = begin
@@ -75,26 +90,36 @@ def _by_day(entries, first: dt.date, last: dt.date, tz) -> dict:
 MONTH_DAY_LIMIT = 4
 
 
-def _month_choice(keys: list[tuple], first: dt.date, last: dt.date, tz) -> tuple[dict, dict]:
-    """Per day of the grid: the (request id, wave id) of the first MONTH_DAY_LIMIT windows, and how many there
-    are. Only those are loaded in full and drawn: a busy organisation books thousands of windows a month."""
+def _day_bounds(first: dt.date, last: dt.date, tz) -> list[float]:
+    """The Unix seconds of local midnight starting each day from `first` to the day after `last`."""
+    return [dt.datetime.combine(first + dt.timedelta(days=i), dt.time(0), tzinfo=tz).timestamp()
+            for i in range((last - first).days + 2)]
+
+
+def _month_choice(keys: list[tuple], first: dt.date, last: dt.date, tz,
+                  limit: int = MONTH_DAY_LIMIT) -> tuple[dict, dict]:
+    """Per day of the grid: the (request id, wave id) of the first `limit` windows, and how many there are.
+    Only those are loaded in full and drawn: a busy organisation books thousands of windows a month."""
     shown: dict[dt.date, set] = {}
     counts: dict[dt.date, int] = {}
+    bounds = _day_bounds(first, last, tz)
+    days = len(bounds) - 1
     for start, end, _ref, request_id, wave_id, _pos in keys:
-        day = max(start.astimezone(tz).date(), first)
-        until = min((end - dt.timedelta(microseconds=1)).astimezone(tz).date(), last)
-        while day <= until:
+        index = max(bisect.bisect_right(bounds, start) - 1, 0)
+        until = min(bisect.bisect_left(bounds, end) - 1, days - 1)  # the window's end is not part of it
+        while index <= until:
+            day = first + dt.timedelta(days=index)
             counts[day] = counts.get(day, 0) + 1
-            if counts[day] <= MONTH_DAY_LIMIT:
+            if counts[day] <= limit:
                 shown.setdefault(day, set()).add((request_id, wave_id))
-            day += dt.timedelta(days=1)
+            index += 1
     return shown, counts
 
 
-def _day_cell(entries: list, shown: set, count: int) -> tuple[list, int]:
-    """A month cell: every freeze, the day's chosen windows, and how many more ("+N more" links to the week)."""
+def _day_cell(entries: list, shown: set, count: int, limit: int = MONTH_DAY_LIMIT) -> tuple[list, int]:
+    """A day of the month or week: every freeze, the day's chosen windows, and how many more ("+N more")."""
     cell = [e for e in entries if e.kind == "freeze" or (e.request.pk, e.wave.pk if e.wave else None) in shown]
-    return cell, max(0, count - MONTH_DAY_LIMIT)
+    return cell, max(0, count - limit)
 
 
 @login_required
@@ -110,8 +135,11 @@ def month(request):
     form, filters, errors, query = _filters(request)
     keys = [] if errors else selectors.calendar_window_keys(user=request.user, start=start, end=end, filters=filters)
     shown, counts = _month_choice(keys, grid_first, grid_last, tz)
-    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters,
-                                                           only={k for day in shown.values() for k in day})
+    chosen = {k for day in shown.values() for k in day}
+    entries = [] if errors else sorted(
+        selectors.window_entries([k for k in keys if (k[3], k[4]) in chosen])
+        + selectors.calendar_freezes(start=start, end=end, filters=filters),
+        key=lambda e: (e.start, e.kind != "freeze", e.title))
     days = _by_day(entries, grid_first, grid_last, tz)
     weeks, day = [], grid_first
     while day <= grid_last:
@@ -129,32 +157,79 @@ def month(request):
         "windows_count": len(keys),
         "freezes_count": sum(1 for e in entries if e.kind == "freeze"),
         "can_manage": request.user.has_role(*MANAGERS), "filter_errors": errors,
+        "day_url": reverse("calendar:day"),  # once, not in each busy cell
     }, status=400 if errors else 200)
 
 
-@login_required
-def week(request):
-    tz = djtz.get_current_timezone()
-    today = clock.now().astimezone(tz).date()
+WEEK_DAY_LIMIT = 10
+DAY_PAGE = 50
+
+
+def _chosen_date(request, today: dt.date) -> dt.date:
     try:
         chosen = dt.date.fromisoformat((request.GET.get("date") or today.isoformat())[:10])
     except ValueError:
         chosen = today
-    if not 1900 <= chosen.year <= 2999:
-        chosen = today
+    return chosen if 1900 <= chosen.year <= 2999 else today
+
+
+@login_required
+def week(request):
+    """Seven days, each with its freezes and its first WEEK_DAY_LIMIT windows by start time; a busier day says
+    how many more it has and links to the day's page, which lists them all."""
+    tz = djtz.get_current_timezone()
+    today = clock.now().astimezone(tz).date()
+    chosen = _chosen_date(request, today)
     first = chosen - dt.timedelta(days=chosen.weekday())
     last = first + dt.timedelta(days=6)
     start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     form, filters, errors, query = _filters(request)
-    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters)
+    keys = [] if errors else selectors.calendar_window_keys(user=request.user, start=start, end=end, filters=filters)
+    shown, counts = _month_choice(keys, first, last, tz, limit=WEEK_DAY_LIMIT)
+    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters,
+                                                           only={k for day in shown.values() for k in day})
     days = _by_day(entries, first, last, tz)
     return render(request, "rollouts/calendar/week.html", {
         "first": first, "last": last, "form": form, "query": query, "zone": _zone_name(),
-        "days": [(d, d == today, days.get(d, [])) for d in (first + dt.timedelta(days=i) for i in range(7))],
+        "days": [(d, d == today, *_day_cell(days.get(d, []), shown.get(d, set()), counts.get(d, 0),
+                                            limit=WEEK_DAY_LIMIT))
+                 for d in (first + dt.timedelta(days=i) for i in range(7))],
+        "windows_count": len(keys),
         "previous": (first - dt.timedelta(days=7)).isoformat(),
         "following": (first + dt.timedelta(days=7)).isoformat(),
-        "month": f"{first:%Y-%m}", "filter_errors": errors,
+        "month": f"{first:%Y-%m}", "filter_errors": errors, "day_limit": WEEK_DAY_LIMIT,
+    }, status=400 if errors else 200)
+
+
+@login_required
+def day(request):
+    """Every window of one day (DAY_PAGE at a time, by start time) and its freezes: where a busy day of the
+    week or month view sends its "+N more"."""
+    tz = djtz.get_current_timezone()
+    today = clock.now().astimezone(tz).date()
+    chosen = _chosen_date(request, today)
+    start = dt.datetime.combine(chosen, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(chosen + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    form, filters, errors, query = _filters(request)
+    keys = [] if errors else selectors.calendar_window_keys(user=request.user, start=start, end=end, filters=filters)
+    pages = max(1, -(-len(keys) // DAY_PAGE))
+    try:
+        number = min(max(int(request.GET.get("page") or 1), 1), pages)
+    except ValueError:
+        number = 1
+    window = keys[(number - 1) * DAY_PAGE:number * DAY_PAGE]
+    entries = [] if errors else selectors.calendar_entries(user=request.user, start=start, end=end, filters=filters,
+                                                           only={(k[3], k[4]) for k in window})
+    _by_day(entries, chosen, chosen, tz)  # sets their local times
+    return render(request, "rollouts/calendar/day.html", {
+        "day": chosen, "is_today": chosen == today, "form": form, "query": query, "zone": _zone_name(),
+        "entries": entries, "windows_count": len(keys), "page": number, "pages": pages,
+        "first_shown": (number - 1) * DAY_PAGE + 1 if window else 0,
+        "last_shown": (number - 1) * DAY_PAGE + len(window),
+        "previous": (chosen - dt.timedelta(days=1)).isoformat(),
+        "following": (chosen + dt.timedelta(days=1)).isoformat(),
+        "filter_errors": errors,
     }, status=400 if errors else 200)
 
 
