@@ -84,6 +84,23 @@ def _distinct_by_index(column: str) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
+FILTER_CHOICES_KEY = "audit:filter-choices:{name}"
+FILTER_CHOICES_SECONDS = 60
+
+
+def audit_filter_choices() -> tuple[list[str], list[str]]:
+    """(actions, object types) for the filters' suggestions, kept for a minute: a page view then reads
+    none of the trail for them, and an action seen for the first time is suggested within a minute."""
+    from django.core.cache import cache
+
+    key = FILTER_CHOICES_KEY.format(name=connection.settings_dict.get("NAME"))
+    choices = cache.get(key)
+    if choices is None:
+        choices = (audit_actions(), audit_object_types())
+        cache.set(key, choices, FILTER_CHOICES_SECONDS)
+    return choices
+
+
 def audit_latest_checkpoint() -> AuditCheckpoint | None:
     return AuditCheckpoint.objects.order_by("-seq", "-created_at").first()
 
@@ -161,5 +178,5 @@ def chain_verification():
     else:
         cache.delete(key)
     combined = VerifyResult(result.ok, checked, result.head_seq, result.broken_seq, result.reason,
-                            result.head_hash)
+                            result.head_hash, result.latest_checkpoint)
     return combined, verified_from, verified_at

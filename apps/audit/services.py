@@ -4,7 +4,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -135,6 +135,8 @@ class VerifyResult:
     broken_seq: int | None = None
     reason: str = ""
     head_hash: str = ""
+    # on an OK result: the latest checkpoint the walk checked against (None: none exported), for the page
+    latest_checkpoint: AuditCheckpoint | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         if self.ok:
@@ -164,11 +166,13 @@ def _verify(after: int | None = None, after_hash: str = "") -> VerifyResult | No
     # Read checkpoints, then the head, then the events up to that head: an append that commits
     # meanwhile is left for the next run instead of looking like a broken head.
     checkpoints: dict[int, str] = {}
+    latest_checkpoint = None
     for cp in AuditCheckpoint.objects.order_by("seq", "created_at"):
         if not hmac.compare_digest(cp.signature, checkpoint_signature(cp.seq, cp.hash, cp.created_at)):
             return VerifyResult(False, 0, 0, cp.seq, f"the checkpoint at #{cp.seq} has an invalid signature")
         if checkpoints.setdefault(cp.seq, cp.hash) != cp.hash:
             return VerifyResult(False, 0, 0, cp.seq, f"two checkpoints at #{cp.seq} disagree")
+        latest_checkpoint = cp
     head = ChainHead.objects.get(pk=1)
     checked = 0
 
@@ -224,7 +228,10 @@ def _verify(after: int | None = None, after_hash: str = "") -> VerifyResult | No
     extra = AuditEvent.objects.filter(seq__gt=head.seq).order_by("-seq").values_list("seq", flat=True).first()
     if extra is not None and ChainHead.objects.get(pk=1).seq < extra:
         return broken(head.seq + 1, "events exist past the chain head (moved back, or inserted around it)")
-    return VerifyResult(True, checked, head.seq, head_hash=head.hash)
+    return VerifyResult(True, checked, head.seq, head_hash=head.hash, latest_checkpoint=latest_checkpoint)
+
+
+_FEW_LINKS = 2000
 
 
 def _chain_rows(events, head_seq: int, after: int):
@@ -236,9 +243,13 @@ def _chain_rows(events, head_seq: int, after: int):
     if connection.vendor != "postgresql":
         yield from events.values_list(*_VERIFY_FIELDS).iterator(chunk_size=2000)
         return
+    if head_seq <= after:  # nothing appended since a verified head (the page's usual case): no query
+        return
     loads = json.loads
     columns = ", ".join(connection.ops.quote_name(name) for name in _VERIFY_FIELDS)
-    with connection.chunked_cursor() as cursor:
+    # a few links (the page's walk since its last view): one plain query; a long walk: a server-side cursor
+    few = head_seq - after <= _FEW_LINKS
+    with connection.cursor() if few else connection.chunked_cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {AuditEvent._meta.db_table} WHERE seq > %s AND seq <= %s "
                        "ORDER BY seq", [after, head_seq])
         while rows := cursor.fetchmany(20000):

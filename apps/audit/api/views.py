@@ -9,12 +9,39 @@ from rest_framework.response import Response
 from apps.audit import selectors
 from apps.audit.access import HasRole
 from apps.audit.models import AuditEvent
+from apps.audit.paging import COUNT_CAP, CappedPaginator
 from apps.audit.services import audit_verify
+from apps.core.pagination import PageNumberPagination
 
 from .serializers import AuditEventSerializer, AuditVerifySerializer
 
 SEQ_MAX = 2**63 - 1
 DENIED = {403: OpenApiResponse(description="not an auditor or administrator (the refusal is audited)")}
+
+
+class AuditEventPagination(PageNumberPagination):
+    """Page numbers as everywhere, but `count` is null when more than COUNT_CAP events match (see paging)."""
+
+    django_paginator_class = CappedPaginator
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            paginator.count_all()
+        return super().get_page_number(request, paginator)
+
+    def get_paginated_response(self, data):
+        response = super().get_paginated_response(data)
+        if self.page.paginator.capped:
+            response.data["count"] = None
+        return response
+
+    def get_paginated_response_schema(self, schema):
+        body = super().get_paginated_response_schema(schema)
+        body["properties"]["count"] = {
+            "type": "integer", "nullable": True, "example": 123,
+            "description": f"the number of matching events, or null when more than {COUNT_CAP:,} match "
+                           "(counting stops there: follow `next`, or narrow the filters)"}
+        return body
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -47,6 +74,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AuditEventSerializer
     permission_classes = (IsAuthenticated, HasRole.of(*selectors.AUDIT_ROLES))
     filterset_class = AuditEventFilter
+    pagination_class = AuditEventPagination
     lookup_field = "seq"
     lookup_value_regex = r"[0-9]+"
 
