@@ -3,10 +3,9 @@
 import datetime as dt
 
 from django import forms
-from django.forms.utils import flatatt
-from django.utils.html import format_html, format_html_join
 
 from apps.accounts.models import Team
+from apps.core.widgets import FastSelect
 from apps.inventory.models import System
 from apps.upgrades.choices import RiskClass
 from apps.upgrades.forms import system_suggest_input
@@ -22,19 +21,6 @@ REPEATS = [("weekly", "Every week, on the days ticked"), ("daily", "Every day"),
 def _regions() -> list[tuple[str, str]]:
     names = System.objects.order_by("region").values_list("region", flat=True).distinct()
     return [(r, r) for r in names if r]
-
-
-class QuickSelect(forms.Select):
-    """A plain <select> (one choice) drawn in Python: Django draws each <option> through a template, ~0.1 ms
-    an option, which for the hundred teams of a large organisation cost the calendar more than its grid."""
-
-    def render(self, name, value, attrs=None, renderer=None):
-        chosen = {str(v) for v in self.format_value(value)}
-        final = self.build_attrs(self.attrs, attrs)
-        final["name"] = name
-        options = format_html_join("", '<option value="{}"{}>{}</option>', (
-            (str(v), " selected" if str(v) in chosen else "", label) for v, label in self.choices))
-        return format_html("<select{}>{}</select>", flatatt(final), options)
 
 
 class DateTimeLocal(forms.DateTimeInput):
@@ -129,10 +115,10 @@ class FeedForm(forms.Form):
     system = forms.CharField(required=False, label="System", max_length=100, widget=system_suggest_input("Any"),
                              help_text="Type part of its name and pick it from the suggestions.")
     team = forms.ModelChoiceField(queryset=Team.objects.all(), required=False, label="Team", empty_label="Any",
-                                  widget=QuickSelect)
-    region = forms.ChoiceField(required=False, label="Region", widget=QuickSelect)
+                                  widget=FastSelect)
+    region = forms.ChoiceField(required=False, label="Region", widget=FastSelect)
     risk = forms.ChoiceField(choices=[("", "Any")] + list(RiskClass.choices), required=False, label="Risk class",
-                             widget=QuickSelect)
+                             widget=FastSelect)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
