@@ -7,6 +7,7 @@ from django.utils.text import format_lazy
 
 from apps.accounts.choices import Duty, Role
 from apps.accounts.models import User
+from apps.core.widgets import FastDateInput, FastSelect, FastTextInput
 from apps.inventory.models import Component, Environment, System
 
 from .choices import RiskClass, State
@@ -118,7 +119,7 @@ class TransitionForm(forms.Form):
 class AssignForm(forms.Form):
     duty = forms.ChoiceField(choices=[(d, Duty(d).label) for d in (Duty.ASSESSOR, Duty.IMPLEMENTER, Duty.VALIDATOR)])
     user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True, is_service_account=False),
-                                  to_field_name="username")
+                                  to_field_name="username", widget=FastSelect)
 
     def __init__(self, *args, duty: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,27 +143,28 @@ def system_suggest_input(placeholder: str = "Any system") -> forms.TextInput:
     """A text box for a system's slug with a datalist (#system-options, on the page) that the request list
     fills as the reader types: a <select> of every system is thousands of options in a large organisation."""
     url = format_lazy("{}?suggest=system", reverse_lazy("upgrades:list"))
-    return forms.TextInput(attrs={"list": "system-options", "autocomplete": "off", "placeholder": placeholder,
+    return FastTextInput(attrs={"list": "system-options", "autocomplete": "off", "placeholder": placeholder,
                                   "hx-get": url, "hx-trigger": "focus once, input changed delay:300ms",
                                   "hx-target": "#system-options", "hx-swap": "innerHTML", "hx-push-url": "false"})
 
 
 class FilterForm(forms.Form):
-    q = forms.CharField(required=False, label="Search", max_length=200)
-    state = forms.ChoiceField(choices=[("", "Any state")] + list(State.choices), required=False)
+    q = forms.CharField(required=False, label="Search", max_length=200, widget=FastTextInput)
+    state = forms.ChoiceField(choices=[("", "Any state")] + list(State.choices), required=False,
+                              widget=FastSelect)
     risk_class = forms.ChoiceField(choices=[("", "Any risk")] + list(RiskClass.choices), required=False,
-                                   label="Risk class")
+                                   label="Risk class", widget=FastSelect)
     # typed, with suggestions fetched as the reader types: a <select> of every system (thousands in a large
     # organisation) made the list page slow to render and to use
     system = forms.ModelChoiceField(
         queryset=System.objects.order_by("name"), required=False, to_field_name="slug",
         widget=system_suggest_input())
     environment = forms.ModelChoiceField(queryset=Environment.objects.all(), required=False,
-                                         to_field_name="slug", empty_label="Any environment")
-    requester = forms.CharField(required=False, max_length=150)
+                                         to_field_name="slug", empty_label="Any environment", widget=FastSelect)
+    requester = forms.CharField(required=False, max_length=150, widget=FastTextInput)
     created_from = forms.DateField(required=False, label="Created from",
-                                   widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+                                   widget=FastDateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(required=False, label="to", widget=FastDateInput(attrs={"type": "date"}))
     sort = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
 
     def filters(self) -> dict:

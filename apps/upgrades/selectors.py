@@ -1,6 +1,20 @@
 """Reads of upgrade requests shared by pages, API, exports and reports — all scoped by visibility."""
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.http import Http404
 from django.urls import reverse
 
@@ -22,8 +36,15 @@ SORTS = {
 SEES_EVERYTHING = (Role.EXECUTIVE, Role.AUDITOR, Role.ADMIN)
 
 
-def upgrade_visible(user) -> QuerySet:
-    """The one rule of who sees which request (DESIGN.md, "Who sees what")."""
+def upgrade_visible(user, *, shape: str = "") -> QuerySet:
+    """The one rule of who sees which request (DESIGN.md, "Who sees what").
+
+    `shape` only changes how the database is asked for the same rows: "row" for one request looked up by
+    reference (the rule probed for that row alone); and for a paged list of 100,000 requests:
+    "hashed" keeps the IN a hashed subplan (the visible ids hashed once) that filters a walk of the list's
+    ordered index, so a page reads a few hundred index entries instead of joining every request with the
+    visible ids and sorting them; "array" (for a capped count) looks the visible ids up by primary key and
+    stops at the cap, instead of walking every request."""
     qs = UpgradeRequest.objects.all()
     if user is None or not user.is_authenticated or not user.is_active:
         return qs.none()
@@ -34,11 +55,36 @@ def upgrade_visible(user) -> QuerySet:
     # PostgreSQL then hashes those ids instead of probing both rules for each of 100,000 requests
     # (no ORDER BY inside the union: SQLite refuses one in a compound subquery)
     granted = UpgradeRequestUserObjectPermission.objects.filter(user=user).order_by().values("content_object_id")
-    owned = UpgradeItem.objects.filter(system__owner_team__members=user).order_by().values("request_id")
-    rule = Q(pk__in=granted.union(owned))
+    teams = get_user_model().teams.through.objects.filter(user_id=user.pk).values("team_id")
+    owned = UpgradeItem.objects.filter(system__owner_team__in=teams).order_by().values("request_id")
+    # the list's shapes take the ids as they come (duplicates change no IN or hash); the plain IN keeps UNION,
+    # whose de-duplicated estimate lets PostgreSQL choose a hash join where other pages (the calendar) need one
+    ids = granted.union(owned, all=shape in ("hashed", "array"))
+    if shape == "row":
+        # one request (by reference): two probes of that row's grants and items beat collecting every id
+        rule = (Q(Exists(granted.filter(content_object=OuterRef("pk"))))
+                | Q(Exists(owned.filter(request=OuterRef("pk")))))
+        if user.has_role(Role.CAB_MEMBER):
+            rule |= Q(state__in=CAB_VISIBLE_STATES)
+        return qs.filter(rule)
     if user.has_role(Role.CAB_MEMBER):
-        rule |= Q(state__in=CAB_VISIBLE_STATES)
-    return qs.filter(rule)
+        return qs.filter(Q(pk__in=ids) | Q(state__in=CAB_VISIBLE_STATES))  # an OR: a hashed subplan already
+    if shape == "array" and connection.vendor == "postgresql":
+        return qs.filter(_AnyOfArray(F("pk"), Subquery(ids)))
+    if shape == "hashed":
+        # "OR false": no row more, but the IN is no longer a bare top-level condition, which the planner
+        # would turn into a join (the IN stays a subplan, hashed)
+        return qs.filter(Q(pk__in=ids) | Q(ExpressionWrapper(Value(False), output_field=BooleanField())))
+    return qs.filter(pk__in=ids)
+
+
+class _AnyOfArray(Func):
+    """`pk = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once, its ids are looked up by index."""
+
+    arg_joiner = " = ANY(ARRAY"
+    template = "%(expressions)s)"
+    output_field = BooleanField()
+    conditional = True
 
 
 def _in_user_regions(qs: QuerySet, user, ref: str = "pk") -> QuerySet:
@@ -77,8 +123,6 @@ def can_contribute(user, request: UpgradeRequest) -> bool:
 
 
 def _search(qs: QuerySet, text: str) -> QuerySet:
-    from django.db import connection
-
     text = text.strip()[:200]
     if not text:
         return qs
@@ -87,8 +131,10 @@ def _search(qs: QuerySet, text: str) -> QuerySet:
 
         vector = SearchVector("reference", "title", "justification", "external_ref", config="simple")
         query = SearchQuery(text, search_type="websearch", config="simple")
+        # the cheap substring tests first: PostgreSQL evaluates an OR in order, and rechecks it for every row
+        # a (lossy) trigram index returns, so the text vector is computed only for rows they do not match
         return qs.annotate(_search=vector).filter(
-            Q(_search=query) | Q(reference__icontains=text) | Q(title__icontains=text)
+            Q(title__icontains=text) | Q(reference__icontains=text) | Q(_search=query)
         )
     for term in text.split():
         qs = qs.filter(
@@ -98,9 +144,11 @@ def _search(qs: QuerySet, text: str) -> QuerySet:
     return qs
 
 
-def upgrade_list(*, user, filters: dict | None = None) -> QuerySet:
+def upgrade_list(*, user, filters: dict | None = None, shape: str = "hashed") -> QuerySet:
+    """The requests `user` sees, filtered and sorted as the list asks. `shape`: see upgrade_visible ("array"
+    for the list's capped count)."""
     filters = filters or {}
-    qs = upgrade_visible(user)
+    qs = upgrade_visible(user, shape=shape)
     if filters.get("q"):
         qs = _search(qs, filters["q"])
     if filters.get("state"):
@@ -129,12 +177,42 @@ def upgrade_list(*, user, filters: dict | None = None) -> QuerySet:
     )
 
 
+def upgrade_list_rows(ids) -> list[UpgradeRequest]:
+    """The rows of one page of the request list, in the order of `ids` (a page of `upgrade_list(...)` ids,
+    so already visible to the reader): only the columns the table shows, and each item's system name."""
+    items = UpgradeItem.objects.select_related("system").only(
+        "request_id", "system_id", "system__name", "system__slug").order_by("id")
+    rows = (
+        UpgradeRequest.objects.filter(pk__in=list(ids))
+        .select_related("requester")
+        .only("reference", "title", "state", "risk_class", "window_start", "window_end", "created_at",
+              "requester__username", "requester__first_name", "requester__last_name")
+        .prefetch_related(Prefetch("items", queryset=items))
+        .order_by()
+    )
+    by_pk = {r.pk: r for r in rows}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
+def upgrade_api_rows(ids) -> list[UpgradeRequest]:
+    """The API's rows for a page of `upgrade_list(...)` ids (already visible to the caller), in that order."""
+    rows = (
+        UpgradeRequest.objects.filter(pk__in=list(ids))
+        .select_related("requester", "revised_from")
+        .prefetch_related(Prefetch("items", queryset=UpgradeItem.objects.select_related("system").order_by("id")))
+        .order_by()
+    )
+    by_pk = {r.pk: r for r in rows}
+    return [by_pk[pk] for pk in ids if pk in by_pk]
+
+
 def upgrade_get(*, user, reference: str) -> UpgradeRequest:
     """A request the user may see, or 404 (never 403 with its title)."""
     if not isinstance(reference, str) or "\x00" in reference or len(reference) > 20:
         raise Http404("No upgrade request with that reference.")  # PostgreSQL refuses NUL in a query
     try:
-        return upgrade_visible(user).select_related("requester", "revised_from").get(reference=reference)
+        return upgrade_visible(user, shape="row").select_related("requester", "revised_from").get(
+            reference=reference)
     except UpgradeRequest.DoesNotExist:
         hidden = UpgradeRequest.objects.filter(reference=reference).first()
         if hidden is not None:

@@ -321,7 +321,14 @@ def transition_blockers(request: UpgradeRequest, user, name: str, reason: str = 
 
 def next_transitions(request: UpgradeRequest, user) -> list[tuple[Transition, list[str]]]:
     """The transitions from the current state, each with what still blocks it (the checklist)."""
-    return [(t, transition_blockers(request, user, t.name, check_reason=False)) for t in available_from(request.state)]
+    return [(t, person + gate) for t, person, gate in next_transitions_split(request, user)]
+
+
+def next_transitions_split(request: UpgradeRequest, user) -> list[tuple[Transition, list[str], list[str]]]:
+    """The same, with what blocks each one split: (transition, the person's reasons, the gates' reasons), in the
+    order transition_blockers() gives them (a request's page shows both and must not ask twice)."""
+    return [(t, actor_reasons(request, user, t), gates.gate_reasons(request, t.name))
+            for t in available_from(request.state)]
 
 
 _NOTIFY = {
