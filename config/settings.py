@@ -297,6 +297,9 @@ if not DEBUG:
 # (the key holds the newest audit event's number), so the time bounds only items that fall due by the clock.
 # 0 = counted on every page (the test suite's setting, so query counts do not depend on test order)
 TOLLGATE_INBOX_COUNT_SECONDS = env.int("TOLLGATE_INBOX_COUNT_SECONDS", default=60)
+# the ids of the requests a person sees through duties and owner teams (the visibility rule's IN), remembered
+# per person for this many seconds; any write forgets them at once (same key as above). 0 = asked every time
+TOLLGATE_VISIBLE_IDS_SECONDS = env.int("TOLLGATE_VISIBLE_IDS_SECONDS", default=60)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

@@ -78,6 +78,45 @@ def upgrade_visible(user, *, shape: str = "") -> QuerySet:
     return qs.filter(pk__in=ids)
 
 
+def visible_ids(user) -> list[int] | None:
+    """The ids of the requests `user` sees through a duty or an owner team (the IN of the rule for someone who
+    does not see everything and is not on the CAB), for the list's count (the page's rows are still read
+    through the rule itself), remembered per person until the next write: every write
+    appends an audit event (the Django admin's too), and the newest event's number is part of the key, read
+    before the ids (a write in between leaves the entry under a key nobody asks for again). None when not
+    remembered: TOLLGATE_VISIBLE_IDS_SECONDS = 0 (the test suite), not PostgreSQL, or another reader."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.audit.models import AuditEvent
+    from apps.core import clock
+
+    seconds = getattr(settings, "TOLLGATE_VISIBLE_IDS_SECONDS", 0)
+    if (not seconds or connection.vendor != "postgresql" or user is None or not user.is_authenticated
+            or user.has_role(*SEES_EVERYTHING) or user.has_role(Role.CAB_MEMBER)):
+        return None
+    newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    key = f"tollgate:visible-ids:{user.pk}:{newest}:{int(clock.now().timestamp() // seconds)}"
+    ids = cache.get(key)
+    if ids is None:
+        granted = UpgradeRequestUserObjectPermission.objects.filter(user=user).values_list("content_object_id")
+        teams = get_user_model().teams.through.objects.filter(user_id=user.pk).values("team_id")
+        owned = UpgradeItem.objects.filter(system__owner_team__in=teams).values_list("request_id")
+        ids = sorted({pk for (pk,) in granted.order_by().union(owned.order_by(), all=True)})
+        cache.set(key, ids, seconds)
+    return ids
+
+
+def visible_count(user, filters: dict) -> int | None:
+    """The exact number of requests the unfiltered list shows `user`, when it is known without counting rows:
+    the remembered ids of visible_ids() (each is a request: grants and items cascade with it), for a reader
+    the region rule does not narrow. None otherwise."""
+    if any(v for k, v in filters.items() if k != "sort") or user_regions(user):
+        return None
+    ids = visible_ids(user)
+    return None if ids is None else len(ids)
+
+
 class _AnyOfArray(Func):
     """`pk = ANY(ARRAY(subquery))` (PostgreSQL): the subquery runs once, its ids are looked up by index."""
 

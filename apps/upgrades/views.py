@@ -163,6 +163,17 @@ class CappedPaginator(Paginator):
         return CappedPage(self.head[bottom:bottom + self.per_page], number, self)
 
 
+class KnownCountPaginator(Paginator):
+    """Pages a list whose exact length is already known (selectors.visible_count): no count query, and each
+    page reads its ids with LIMIT/OFFSET from the list's ordered index."""
+
+    capped = False
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self.__dict__["count"] = count
+
+
 @login_required
 def request_list(request):
     if request.GET.get("suggest") == "system":
@@ -176,7 +187,10 @@ def request_list(request):
     # table shows
     ids = qs.select_related(None).prefetch_related(None).values_list("pk", flat=True)
     cap = SEARCH_COUNT_CAP if filters.get("q") else None
-    page = CappedPaginator(ids, PAGE_SIZE, cap=cap).get_page(request.GET.get("page"))
+    known = selectors.visible_count(request.user, filters) if form.is_valid() or not form.is_bound else None
+    paginator = KnownCountPaginator(ids, PAGE_SIZE, count=known) if known is not None else \
+        CappedPaginator(ids, PAGE_SIZE, cap=cap)
+    page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.upgrade_list_rows(list(page.object_list))
     detail_url = reverse("upgrades:detail", args=["0"])[:-2]  # + reference + "/": references are URL-safe
     rows = [_list_row(r, detail_url) for r in page.object_list]

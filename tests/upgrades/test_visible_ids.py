@@ -1,0 +1,67 @@
+"""The request list's count for a reader who sees requests through duties and owner teams: the visible ids are
+remembered per person (TOLLGATE_VISIBLE_IDS_SECONDS) so the unfiltered list counts exactly without walking the
+requests, and any write — a new request, a revoked duty — forgets them at once."""
+
+import pytest
+from django.core.cache import cache
+
+from apps.accounts.choices import Duty
+from apps.upgrades import selectors, views
+from apps.upgrades.services import upgrade_duty_assign, upgrade_duty_revoke
+
+from ..conftest import make_request
+from .test_list_large import _page
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+@pytest.fixture
+def remembered(settings, monkeypatch, requester, assessor, component_a):
+    settings.TOLLGATE_VISIBLE_IDS_SECONDS = 60
+    cache.clear()
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(views, "COUNT_CAP", 3)
+    made = [make_request(requester, component_a, title=f"Request {n}") for n in range(5)]
+    for request in made:
+        upgrade_duty_assign(request=request, by=requester, user=assessor, duty=Duty.ASSESSOR)
+    return made
+
+
+def test_the_unfiltered_list_counts_exactly_past_the_cap(remembered, assessor, login):
+    text, refs = _page(login(assessor))
+    assert "5 requests" in text and "More than" not in text and "Page 1 of 3" in text
+    assert len(refs) == 2
+    assert selectors.visible_count(assessor, {}) == 5
+
+
+def test_without_the_setting_the_count_is_capped(remembered, assessor, login, settings):
+    settings.TOLLGATE_VISIBLE_IDS_SECONDS = 0
+    text, _ = _page(login(assessor))
+    assert "More than 3 requests" in text
+
+
+def test_a_filter_counts_the_rows_as_before(remembered, assessor, login):
+    text, refs = _page(login(assessor), q="Request 3")
+    assert "1 request" in text and len(refs) == 1
+    assert selectors.visible_count(assessor, {"q": "Request 3"}) is None
+
+
+def test_a_revoked_duty_is_forgotten_at_once(remembered, requester, assessor, login):
+    client = login(assessor)
+    assert "5 requests" in _page(client)[0]
+    upgrade_duty_revoke(request=remembered[0], by=requester, user=assessor, duty=Duty.ASSESSOR)
+    text, refs = _page(client)
+    assert "4 requests" in text and remembered[0].reference not in refs
+    assert len(selectors.visible_ids(assessor)) == 4
+
+
+def test_a_new_duty_is_seen_at_once(remembered, requester, assessor, component_a, login):
+    client = login(assessor)
+    assert "5 requests" in _page(client)[0]
+    another = make_request(requester, component_a, title="Request six")
+    upgrade_duty_assign(request=another, by=requester, user=assessor, duty=Duty.ASSESSOR)
+    assert "6 requests" in _page(client)[0]
+
+
+def test_readers_who_see_everything_or_the_cab_queue_are_counted_as_before(remembered, approver, auditor):
+    assert selectors.visible_ids(auditor) is None and selectors.visible_ids(approver) is None
