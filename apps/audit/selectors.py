@@ -17,6 +17,22 @@ DATE_MIN = dt.date(1970, 1, 1)
 DATE_MAX = dt.date(2999, 12, 31)
 
 
+def newest_seq() -> int:
+    """The newest audit event's number: it changes with every write, so caches of what a person sees (the
+    My-work count, the visible requests) put it in their key. Read once per GET (the page's readers share
+    it); a request that writes asks the database each time, so what it reads after its write is current."""
+    from apps.core.middleware import current_request
+
+    request = current_request()
+    memo = request is not None and request.method in ("GET", "HEAD")
+    if memo and hasattr(request, "_newest_audit_seq"):
+        return request._newest_audit_seq
+    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if memo:
+        request._newest_audit_seq = seq
+    return seq
+
+
 def audit_event_list(*, filters: dict | None = None) -> QuerySet:
     """Events newest first, narrowed by the filters an auditor can give.
 

@@ -43,13 +43,13 @@ def count_for_request(request) -> int:
     from django.conf import settings
     from django.core.cache import cache
 
-    from apps.audit.models import AuditEvent
+    from apps.audit.selectors import newest_seq
     from apps.core import clock
 
     seconds = getattr(settings, "TOLLGATE_INBOX_COUNT_SECONDS", 0)
     if hasattr(request, "_inbox_items") or not seconds or not request.user.is_authenticated:
         return len(items_for_request(request))
-    newest = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    newest = newest_seq()
     key = f"tollgate:inbox-count:{request.user.pk}:{newest}:{int(clock.now().timestamp() // seconds)}"
     count = cache.get(key)
     if count is None:

@@ -65,3 +65,16 @@ def test_a_new_duty_is_seen_at_once(remembered, requester, assessor, component_a
 
 def test_readers_who_see_everything_or_the_cab_queue_are_counted_as_before(remembered, approver, auditor):
     assert selectors.visible_ids(auditor) is None and selectors.visible_ids(approver) is None
+
+
+def test_the_page_reads_the_newest_audit_event_once(remembered, assessor, login, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.TOLLGATE_INBOX_COUNT_SECONDS = 60  # both caches key on the newest audit event
+    client = login(assessor)
+    client.get("/upgrades/")
+    with CaptureQueriesContext(connection) as ctx:
+        assert "5 requests" in client.get("/upgrades/").content.decode()
+    seq_reads = [q for q in ctx.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
+    assert len(seq_reads) == 1, seq_reads
