@@ -1,4 +1,6 @@
-from django.urls import NoReverseMatch, reverse
+import functools
+
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 
 
 def _maybe(nav: list, label: str, name: str) -> None:
@@ -16,6 +18,17 @@ def navigation(request):
     from apps.core import inbox
 
     roles = user.role_names
+    from apps.accounts.choices import Role
+
+    labels = [Role(r).label for r in Role.values if r in roles]
+    return {"nav": _nav(frozenset(roles), get_script_prefix(), get_urlconf()),
+            "inbox_count": inbox.count_for_request(request), "user_roles": roles, "role_labels": labels}
+
+
+@functools.lru_cache(maxsize=64)
+def _nav(roles: frozenset, prefix: str, urlconf) -> tuple:
+    """The pages a person with these roles reaches from the navigation (a dozen reverse() calls, once per role
+    set, script prefix and URLconf rather than on every page)."""
     nav = [
         ("My work", reverse("core:my-work")),
         ("Upgrade requests", reverse("upgrades:list")),
@@ -36,7 +49,4 @@ def navigation(request):
         nav.append(("Users", reverse("accounts:user-list")))
         nav.append(("Import", reverse("inventory:import")))
     nav.append(("API", reverse("api-docs")))
-    from apps.accounts.choices import Role
-
-    labels = [Role(r).label for r in Role.values if r in roles]
-    return {"nav": nav, "inbox_count": inbox.count_for_request(request), "user_roles": roles, "role_labels": labels}
+    return tuple(nav)
