@@ -300,6 +300,8 @@ TOLLGATE_INBOX_COUNT_SECONDS = env.int("TOLLGATE_INBOX_COUNT_SECONDS", default=6
 # the ids of the requests a person sees through duties and owner teams (the visibility rule's IN), remembered
 # per person for this many seconds; any write forgets them at once (same key as above). 0 = asked every time
 TOLLGATE_VISIBLE_IDS_SECONDS = env.int("TOLLGATE_VISIBLE_IDS_SECONDS", default=60)
+# the request list filter's environment options, remembered this long and forgotten at any write; 0 = read each time
+TOLLGATE_FORM_OPTIONS_SECONDS = env.int("TOLLGATE_FORM_OPTIONS_SECONDS", default=300)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

@@ -93,6 +93,7 @@ def _isolated_media(settings, tmp_path):
     # the navigation's count is counted on every page unless a test asks for the cache (tests/core/test_inbox_count.py):
     # a per-process cache keyed by user id and audit seq would otherwise carry counts from one test to the next
     settings.TOLLGATE_INBOX_COUNT_SECONDS = 0
+    settings.TOLLGATE_FORM_OPTIONS_SECONDS = 0
     settings.TOLLGATE_VISIBLE_IDS_SECONDS = 0  # likewise the remembered visible ids (tests/upgrades/test_visible_ids.py)
 
 

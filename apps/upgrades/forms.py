@@ -3,6 +3,7 @@ import datetime as dt
 from django import forms
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.utils.choices import CallableChoiceIterator
 from django.utils.text import format_lazy
 
 from apps.accounts.choices import Duty, Role
@@ -148,6 +149,26 @@ def system_suggest_input(placeholder: str = "Any system") -> forms.TextInput:
                                   "hx-target": "#system-options", "hx-swap": "innerHTML", "hx-push-url": "false"})
 
 
+def environment_options() -> list[tuple[str, str]]:
+    """The environments as (slug, name) in their order, for the list's filter on every page view: remembered
+    for TOLLGATE_FORM_OPTIONS_SECONDS and forgotten at the next write (the newest audit event is in the key);
+    0 = read every time (the test suite)."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from apps.audit.selectors import newest_seq
+
+    seconds = getattr(settings, "TOLLGATE_FORM_OPTIONS_SECONDS", 0)
+    if not seconds:
+        return list(Environment.objects.values_list("slug", "name"))
+    key = f"tollgate:environment-options:{newest_seq()}"
+    options = cache.get(key)
+    if options is None:
+        options = list(Environment.objects.values_list("slug", "name"))
+        cache.set(key, options, seconds)
+    return options
+
+
 class FilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search", max_length=200, widget=FastTextInput)
     state = forms.ChoiceField(choices=[("", "Any state")] + list(State.choices), required=False,
@@ -166,6 +187,13 @@ class FilterForm(forms.Form):
                                    widget=FastDateInput(attrs={"type": "date"}))
     created_to = forms.DateField(required=False, label="to", widget=FastDateInput(attrs={"type": "date"}))
     sort = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the options as (slug, name), remembered until the next write (the field's queryset still validates)
+        # (read when the form is drawn: an htmx request redraws the table alone)
+        self.fields["environment"].widget.choices = CallableChoiceIterator(
+            lambda: [("", "Any environment"), *environment_options()])
 
     def filters(self) -> dict:
         if not self.is_valid():

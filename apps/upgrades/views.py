@@ -11,7 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.functional import cached_property
-from django.utils.html import format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
@@ -93,13 +93,15 @@ def _list_row(r: selectors.ListRow, detail_url: str) -> str:
                              f"{end.hour:02d}:{end.minute:02d}" if end else "")
     else:
         window = mark_safe('<span class="muted">not set</span>')
-    systems = format_html_join("", '<span class="tag">{}</span>', ((name,) for _, name in r.systems))
-    return format_html(
-        '<tr>\n<td class="mono"><a href="{}{}/">{}</a></td>\n<td>{}</td>\n'
-        '<td><span class="state state-{}">{}</span></td>\n<td class="risk-{}">{}</td>\n<td>{}</td>\n'
-        '<td class="small">{}</td>\n<td class="small">{}</td>\n<td class="small">{}</td>\n</tr>\n',
-        detail_url, r.reference, r.reference, r.title, r.state, r.state_label, r.risk_class,
-        r.risk_label, r.requester_name, window, _day(localtime(r.created_at)), systems)
+    systems = "".join(f'<span class="tag">{escape(name)}</span>' for _, name in r.systems)
+    # escape() each value into one f-string: format_html's per-argument machinery, 25 times, showed in profiles
+    return mark_safe(  # noqa: S308 — every value is escaped
+        f'<tr>\n<td class="mono"><a href="{escape(detail_url)}{escape(r.reference)}/">{escape(r.reference)}</a></td>\n'
+        f'<td>{escape(r.title)}</td>\n'
+        f'<td><span class="state state-{escape(r.state)}">{escape(r.state_label)}</span></td>\n'
+        f'<td class="risk-{escape(r.risk_class)}">{escape(r.risk_label)}</td>\n<td>{escape(r.requester_name)}</td>\n'
+        f'<td class="small">{conditional_escape(window)}</td>\n<td class="small">{escape(_day(localtime(r.created_at)))}</td>\n'
+        f'<td class="small">{systems}</td>\n</tr>\n')
 
 
 class CappedPage(Page):
