@@ -23,7 +23,7 @@ class HealthCheckForm(forms.Form):
     name = forms.CharField(max_length=120, help_text="What people read in run results, e.g. “Ledger API health”.")
     timeout_seconds = forms.DecimalField(label="Timeout (seconds)", min_value=0.1, max_value=60, decimal_places=2,
                                          initial=5)
-    max_latency_ms = forms.IntegerField(label="Latency limit (ms)", required=False, min_value=1,
+    max_latency_ms = forms.IntegerField(label="Latency limit (ms)", required=False, min_value=1, max_value=60_000,
                                         help_text="Slower answers count as failed. Empty: no limit.")
     expect_status = forms.IntegerField(label="Expected HTTP status", required=False, min_value=100, max_value=599,
                                        help_text="HTTP only. Empty: any status below 400 passes.")
@@ -38,7 +38,8 @@ class HealthCheckForm(forms.Form):
     sql_username = forms.CharField(label="SQL user name", max_length=120, required=False)
     sql_password = forms.CharField(label="SQL password", required=False, strip=False,
                                    widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}))
-    tls_min_days = forms.IntegerField(label="Certificate must stay valid for (days)", min_value=0, initial=14,
+    tls_min_days = forms.IntegerField(label="Certificate must stay valid for (days)", min_value=0, max_value=3650,
+                                      initial=14,
                                       help_text="TLS only: fail when the certificate expires sooner.")
     enabled = forms.BooleanField(required=False, initial=True,
                                  help_text="Disabled checks are kept but not run by pre-checks or monitoring.")

@@ -56,3 +56,24 @@ def test_a_form_body_that_yields_no_field_is_400_not_an_empty_change(client, req
     # an empty JSON object is still an object: it reaches the service (which refuses a draft's plan: 409)
     assert client.patch(f"/api/v1/plans/{upgrade.reference}/", {}, content_type="application/json"
                         ).status_code == 409
+
+
+def test_a_trigger_sent_as_a_form_is_read_one_value_a_field(client, requester, upgrade):
+    """The long run's 500: a form body's fields reached the service as lists (TypeError: unhashable type)."""
+    client.force_login(requester)
+    url = f"/api/v1/plans/{upgrade.reference}/triggers/"
+    answer = client.post(url, {"name": "Errors up", "kind": "not-a-kind", "evaluation_window_minutes": "1313699"})
+    assert 400 <= answer.status_code < 500, answer.content
+    repeated = client.post(url, "name=a&kind=x&kind=y", content_type="application/x-www-form-urlencoded")
+    assert repeated.status_code == 400 and "once" in str(repeated.json()["kind"])
+
+
+@pytest.mark.parametrize("field, value", [("tls_min_days", 3759090532), ("max_latency_ms", 2**31)])
+def test_a_health_check_number_past_what_is_stored_is_400(field, value):
+    """The long run's other 500: an integer past PostgreSQL's integer column reached the database."""
+    from apps.execution.api.health_serializers import HealthCheckUpdateSerializer
+    from apps.execution.forms_health import HealthCheckForm
+
+    data = HealthCheckUpdateSerializer(data={field: value}, partial=True)
+    assert not data.is_valid() and field in data.errors
+    assert field in HealthCheckForm(data={field: value}).errors

@@ -44,12 +44,12 @@ class HealthCheckInputSerializer(serializers.Serializer):
     body_contains = serializers.CharField(max_length=200, required=False, allow_blank=True)
     json_path = serializers.CharField(max_length=200, required=False, allow_blank=True)
     json_expected = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    max_latency_ms = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    max_latency_ms = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=60_000)
     sql_query = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     sql_username = serializers.CharField(max_length=120, required=False, allow_blank=True)
     sql_password = serializers.CharField(max_length=200, required=False, allow_blank=True, write_only=True,
                                          help_text="Write only; empty or absent keeps the stored one.")
-    tls_min_days = serializers.IntegerField(required=False, min_value=0)
+    tls_min_days = serializers.IntegerField(required=False, min_value=0, max_value=3650)
     timeout_seconds = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, min_value=Decimal("0.1"),
                                                max_value=Decimal("60"))
     enabled = serializers.BooleanField(required=False)

@@ -36,6 +36,11 @@ def _data(request, allowed) -> dict:
     unknown = sorted(set(request.data) - set(allowed))
     if unknown:
         raise ValidationError({k: "Not a field here." for k in unknown})
+    if hasattr(request.data, "getlist"):  # a form body: one value a field (dict() would give lists)
+        repeated = sorted(k for k in request.data if len(request.data.getlist(k)) > 1)
+        if repeated:
+            raise ValidationError({k: "Give this field once." for k in repeated})
+        return request.data.dict()
     return dict(request.data)
 
 
