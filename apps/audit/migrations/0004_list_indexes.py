@@ -1,5 +1,7 @@
 from django.db import migrations
 
+from apps.core.pg_indexes import postgres_indexes
+
 # The audit log's filters read the newest matching events first: with these an action or an actor filter
 # reads its page (and counts up to the page's cap) from one index range, instead of walking the whole
 # trail newest-first until enough events match (a rare actor: the whole million events).
@@ -11,23 +13,10 @@ INDEXES = {
 }
 
 
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for name, definition in INDEXES.items():
-            schema_editor.execute(f"CREATE INDEX IF NOT EXISTS {name} {definition}")
-        schema_editor.execute("ANALYZE audit_auditevent")  # the planner's statistics for the new expression
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        for name in INDEXES:
-            schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
         ("audit", "0003_retention_and_legal_holds"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [postgres_indexes(INDEXES, analyze="audit_auditevent")]  # statistics for the new expression

@@ -1,21 +1,11 @@
 from django.db import migrations
 
+from apps.core.pg_indexes import postgres_indexes
+
 # The dashboard checks on every view whether a request changed since its figures were counted: the newest
 # `updated_at` of the requests, read from this index instead of scanning every request (22 ms -> 0.05 ms at
 # 100,000 requests). PostgreSQL only, like upgrades' 0005_bench_indexes: the embedded SQLite demo is small.
-CREATE = ("CREATE INDEX IF NOT EXISTS reporting_upgrade_updated_idx "
-          "ON upgrades_upgraderequest (updated_at)")
-DROP = "DROP INDEX IF EXISTS reporting_upgrade_updated_idx"
-
-
-def create(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def drop(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+INDEXES = postgres_indexes({"reporting_upgrade_updated_idx": "ON upgrades_upgraderequest (updated_at)"})
 
 
 class Migration(migrations.Migration):
@@ -25,4 +15,4 @@ class Migration(migrations.Migration):
         ("upgrades", "0005_bench_indexes"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [INDEXES]
