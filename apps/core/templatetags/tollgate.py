@@ -25,6 +25,15 @@ _HIDDEN_EMPTY = (None, "", [], {})
 
 
 @register.filter
+def thousands(value) -> str:
+    """A count as people read it: 4423 -> "4,423" (anything that is not a whole number is shown as is)."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return value
+
+
+@register.filter
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace(".", " ").replace("_", " ").capitalize())
 
