@@ -82,11 +82,12 @@ def upgrade_visible(user, *, shape: str = "") -> QuerySet:
 
 def visible_ids(user) -> list[int] | None:
     """The ids of the requests `user` sees through a duty or an owner team (the IN of the rule for someone who
-    does not see everything and is not on the CAB), for the list's count (the page's rows are still read
-    through the rule itself), remembered per person until the next write: every write
-    appends an audit event (the Django admin's too), and the newest event's number is part of the key, read
-    before the ids (a write in between leaves the entry under a key nobody asks for again). None when not
-    remembered: TOLLGATE_VISIBLE_IDS_SECONDS = 0 (the test suite), not PostgreSQL, or another reader."""
+    does not see everything and is not on the CAB), in the list's own order (newest first), remembered per
+    person until the next write: every write appends an audit event (the Django admin's too), and the newest
+    event's number is part of the key, read before the ids (a write in between leaves the entry under a key
+    nobody asks for again). They give the unfiltered list its exact count and, in its default order, its pages
+    (a slice, no walk of the requests). None when not remembered: TOLLGATE_VISIBLE_IDS_SECONDS = 0 (the test
+    suite), not PostgreSQL, or another reader."""
     from django.conf import settings
     from django.core.cache import cache
 
@@ -104,19 +105,32 @@ def visible_ids(user) -> list[int] | None:
         granted = UpgradeRequestUserObjectPermission.objects.filter(user=user).values_list("content_object_id")
         teams = get_user_model().teams.through.objects.filter(user_id=user.pk).values("team_id")
         owned = UpgradeItem.objects.filter(system__owner_team__in=teams).values_list("request_id")
-        ids = sorted({pk for (pk,) in granted.order_by().union(owned.order_by(), all=True)})
+        ids = list(UpgradeRequest.objects.filter(pk__in=granted.order_by().union(owned.order_by(), all=True))
+                   .order_by(F("created_at").desc(nulls_last=True), "-pk").values_list("pk", flat=True))
         cache.set(key, ids, seconds)
     return ids
+
+
+def _unfiltered(user, filters: dict) -> bool:
+    return not any(v for k, v in filters.items() if k != "sort") and not user_regions(user)
 
 
 def visible_count(user, filters: dict) -> int | None:
     """The exact number of requests the unfiltered list shows `user`, when it is known without counting rows:
     the remembered ids of visible_ids() (each is a request: grants and items cascade with it), for a reader
     the region rule does not narrow. None otherwise."""
-    if any(v for k, v in filters.items() if k != "sort") or user_regions(user):
+    if not _unfiltered(user, filters):
         return None
     ids = visible_ids(user)
     return None if ids is None else len(ids)
+
+
+def visible_in_list_order(user, filters: dict) -> list[int] | None:
+    """The ids of the unfiltered list in its default order (newest first), when visible_ids() remembers them:
+    a page is then a slice of them. None for a filter, another order or when they are not remembered."""
+    if not _unfiltered(user, filters) or (filters.get("sort") or "-created") != "-created":
+        return None
+    return visible_ids(user)
 
 
 class _AnyOfArray(Func):

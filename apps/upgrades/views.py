@@ -165,7 +165,7 @@ class CappedPaginator(Paginator):
 
 class KnownCountPaginator(Paginator):
     """Pages a list whose exact length is already known (selectors.visible_count): no count query, and each
-    page reads its ids with LIMIT/OFFSET from the list's ordered index."""
+    page reads its ids with LIMIT/OFFSET from the list's ordered index (or slices the remembered ids)."""
 
     capped = False
 
@@ -187,9 +187,15 @@ def request_list(request):
     # table shows
     ids = qs.select_related(None).prefetch_related(None).values_list("pk", flat=True)
     cap = SEARCH_COUNT_CAP if filters.get("q") else None
-    known = selectors.visible_count(request.user, filters) if form.is_valid() or not form.is_bound else None
-    paginator = KnownCountPaginator(ids, PAGE_SIZE, count=known) if known is not None else \
-        CappedPaginator(ids, PAGE_SIZE, cap=cap)
+    valid = form.is_valid() or not form.is_bound
+    ordered = selectors.visible_in_list_order(request.user, filters) if valid else None
+    known = selectors.visible_count(request.user, filters) if valid and ordered is None else None
+    if ordered is not None:  # the remembered ids in the list's order: the page is a slice of them
+        paginator = KnownCountPaginator(ordered, PAGE_SIZE, count=len(ordered))
+    elif known is not None:
+        paginator = KnownCountPaginator(ids, PAGE_SIZE, count=known)
+    else:
+        paginator = CappedPaginator(ids, PAGE_SIZE, cap=cap)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = selectors.upgrade_list_rows(list(page.object_list))
     detail_url = reverse("upgrades:detail", args=["0"])[:-2]  # + reference + "/": references are URL-safe

@@ -78,3 +78,32 @@ def test_the_page_reads_the_newest_audit_event_once(remembered, assessor, login,
         assert "5 requests" in client.get("/upgrades/").content.decode()
     seq_reads = [q for q in ctx.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
     assert len(seq_reads) == 1, seq_reads
+
+
+def test_pages_of_the_remembered_ids_are_the_pages_of_the_rule(remembered, assessor, requester, component_a,
+                                                               login, settings):
+    """In the list's default order a page is a slice of the remembered ids: the same rows, in the same order,
+    on every page, as the rule itself gives (a request the assessor holds no duty on is on neither)."""
+    make_request(requester, component_a, title="Not the assessor's")
+    client = login(assessor)
+    remembered_pages = [_page(client, page=n)[1] for n in (1, 2, 3)]
+    settings.TOLLGATE_VISIBLE_IDS_SECONDS = 0
+    ruled_pages = [_page(client, page=n)[1] for n in (1, 2, 3)]
+    assert remembered_pages == ruled_pages
+    assert sum(remembered_pages, []) == [r.reference for r in reversed(remembered)]
+
+
+def test_a_page_of_the_remembered_ids_does_not_walk_the_requests(remembered, assessor, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(assessor)
+    client.get("/upgrades/")
+    with CaptureQueriesContext(connection) as ctx:
+        text, refs = _page(client, page=2)
+    assert len(refs) == 2 and "5 requests" in text
+    walks = [q["sql"] for q in ctx.captured_queries
+             if 'ORDER BY "upgrades_upgraderequest"."created_at" DESC' in q["sql"]]
+    assert walks == []  # the ids came from the remembered list; only the page's rows are read
+    # another order still asks the database, and pages the same rows as the rule
+    assert _page(client, sort="created")[1] == [r.reference for r in remembered[:2]]
