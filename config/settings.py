@@ -254,6 +254,10 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"step_up": "10/min"},
+    # the API reads JSON; only the operations that take a file (uploads, imports) read multipart forms.
+    # A form body has no null, no types and repeats a key for a list, which let malformed input through
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Tollgate API",
@@ -267,7 +271,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # every operation documents the error answers any view can give (400/401/403/404/409/413/429)
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
-                             "apps.core.api.schema_error_responses"],
+                             "apps.core.api.schema_error_responses",
+                             "apps.core.api.schema_blank_filters"],
 }
 KNOX_TOKEN_MODEL = "knox.AuthToken"
 REST_KNOX = {

@@ -42,15 +42,26 @@ def exception_handler(exc, context):
 
 
 def query_flag(request, name: str) -> bool:
-    """A yes/no query parameter: true/1 or false/0 (absent or empty: no); anything else is a 400 naming it."""
+    """A yes/no query parameter: true/1/yes or false/0/no (absent or empty: no); anything else is a 400 naming
+    it."""
     from rest_framework.exceptions import ValidationError
 
     value = request.query_params.get(name, "")
-    if value in ("", "0", "false", "False"):
+    if value in ("", "0", "false", "False", "no"):
         return False
-    if value in ("1", "true", "True"):
+    if value in ("1", "true", "True", "yes"):
         return True
     raise ValidationError({name: ["Use true or false."]})
+
+
+def query_choice(request, name: str, choices, default: str = "") -> str:
+    """A query parameter that is one of `choices` (absent or empty: `default`); anything else is a 400 naming it."""
+    from rest_framework.exceptions import ValidationError
+
+    value = request.query_params.get(name, "") or default
+    if value and value not in choices:
+        raise ValidationError({name: [f"Use one of: {', '.join(choices)}."]})
+    return value
 
 
 def not_found_json(request, exception=None):
@@ -91,6 +102,23 @@ def schema_error_responses(result, generator, request, public):
                     "description": description,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 })
+    return result
+
+
+def schema_blank_filters(result, generator, request, public):
+    """drf-spectacular postprocessing hook: a list's optional filters of a typed value (a choice, yes/no, a
+    number, a date) are documented with `allowEmptyValue`, because a blank one (`?criticality=`, as an HTML form
+    sends "any") means no filter, as if it were left out. The page number is not a filter: a blank page is 404."""
+    for path_item in result.get("paths", {}).values():
+        operation = path_item.get("get")
+        if not operation:
+            continue
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            typed = "enum" in schema or schema.get("type") != "string" or "format" in schema
+            if (parameter.get("in") == "query" and not parameter.get("required") and typed
+                    and parameter.get("name") != "page"):
+                parameter["allowEmptyValue"] = True
     return result
 
 

@@ -561,6 +561,8 @@ def _clean_trigger(request, data: dict, current: RollbackTrigger | None) -> dict
     if "evaluation_window_minutes" in data or current is None:
         raw = data.get("evaluation_window_minutes", 5)
         try:
+            if isinstance(raw, bool):  # JSON true is no number of minutes (int(True) would be 1)
+                raise ValueError
             minutes = int(raw)
             if str(raw).strip() != str(minutes) and not isinstance(raw, int):
                 raise ValueError
@@ -688,7 +690,7 @@ def _clean_step(data: dict, current: RunbookStep | None) -> dict:
         raw = data.get("expected_minutes")
         try:
             minutes = int(raw)
-            if isinstance(raw, float) or (isinstance(raw, str) and raw.strip() != str(minutes)):
+            if isinstance(raw, (bool, float)) or (isinstance(raw, str) and raw.strip() != str(minutes)):
                 raise ValueError
         except (TypeError, ValueError):
             errors["expected_minutes"] = "Give the expected duration in whole minutes."

@@ -3,7 +3,9 @@
 
 The short run of the same harness is tests/hostile/test_schemathesis.py (`make test`). A row per persona:
 operations, examples sent, server errors, schema violations, other failures; each finding is printed.
-HOSTILE_EXAMPLES overrides the examples per operation and mode (default 50).
+HOSTILE_EXAMPLES overrides the examples per operation and mode (default 50); HOSTILE_PERSONAS (comma-separated)
+and HOSTILE_ONLY (a regular expression on the operation, e.g. "POST /api/v1/plans") narrow the run to re-check
+a finding.
 """
 
 import os
@@ -26,6 +28,9 @@ def run(long: bool = True, personas: tuple[str, ...] | None = None) -> list[dict
     from tests.hostile.harness import PERSONAS, fuzz, seed_world, tokens_for
 
     examples = int(os.environ.get("HOSTILE_EXAMPLES", LONG_EXAMPLES if long else SHORT_EXAMPLES))
+    only = os.environ.get("HOSTILE_ONLY", "")
+    if personas is None and os.environ.get("HOSTILE_PERSONAS"):
+        personas = tuple(p.strip() for p in os.environ["HOSTILE_PERSONAS"].split(",") if p.strip())
     setup_test_environment(debug=False)
     old = setup_databases(verbosity=0, interactive=False)
     rows = []
@@ -37,7 +42,7 @@ def run(long: bool = True, personas: tuple[str, ...] | None = None) -> list[dict
                 with transaction.atomic():  # each persona fuzzes a fresh world, rolled back afterwards
                     world = seed_world()
                     token = tokens_for({persona: world["users"][persona]})[persona]
-                    row = fuzz(persona, token=token, world=world, max_examples=examples)
+                    row = fuzz(persona, token=token, world=world, max_examples=examples, only=only)
                     transaction.set_rollback(True)
                 # findings go to stderr: stdout's last line is the drills runner's JSON
                 print(f"hostile: {persona}: {row['operations']} operations, {row['examples']} examples",

@@ -10,6 +10,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api import query_choice, query_flag
 from apps.upgrades.selectors import upgrade_get
 
 from .. import backlog, pir, readiness, selectors
@@ -150,10 +151,10 @@ class BacklogListView(ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return BacklogItem.objects.none()
-        q = self.request.query_params
-        truthy = ("1", "true", "yes")
-        filters = {"status": q.get("status", "open"), "overdue": q.get("overdue") in truthy,
-                   "mine": q.get("mine") in truthy, "kind": q.get("kind")}
+        request = self.request
+        filters = {"status": query_choice(request, "status", ("open", "done", "all"), default="open"),
+                   "overdue": query_flag(request, "overdue"), "mine": query_flag(request, "mine"),
+                   "kind": query_choice(request, "kind", BacklogItem.Kind.values) or None}
         return selectors.backlog_list(user=self.request.user, filters=filters)
 
 

@@ -217,9 +217,9 @@ class TierInput(serializers.Serializer):
 
 class TriggerInput(serializers.Serializer):
     name = serializers.CharField(required=False)
-    kind = serializers.CharField(required=False, help_text=", ".join(TriggerKind.values))
+    kind = serializers.ChoiceField(choices=TriggerKind.choices, required=False)
     threshold = serializers.DecimalField(max_digits=12, decimal_places=3, required=False, allow_null=True)
-    evaluation_window_minutes = serializers.IntegerField(required=False)
+    evaluation_window_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
     action = serializers.CharField(required=False, help_text="pause or roll_back")
     system = serializers.IntegerField(required=False, allow_null=True)
     endpoint = serializers.IntegerField(required=False, allow_null=True)
@@ -231,7 +231,7 @@ class StepInput(serializers.Serializer):
     key = serializers.CharField(required=False)
     title = serializers.CharField(required=False)
     owner_duty = serializers.ChoiceField(choices=[Duty.IMPLEMENTER.value, Duty.VALIDATOR.value], required=False)
-    expected_minutes = serializers.IntegerField(required=False)
+    expected_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
     instructions = serializers.CharField(required=False)
     verification = serializers.CharField(required=False, allow_blank=True)
     action = serializers.CharField(required=False, help_text=", ".join(StepAction.values))

@@ -28,19 +28,12 @@ def _refused(exc) -> Response:
 
 
 def _data(request, allowed) -> dict:
-    # a form body that has content yet yields no field is no object either (it would read as "change nothing")
-    form = not (request.content_type or "").startswith("application/json")
-    unreadable = form and not request.data and int(request.META.get("CONTENT_LENGTH") or 0) > 0
-    if not isinstance(request.data, dict) or unreadable:
+    """The JSON object of the body (the API reads JSON only), every key a field of the operation."""
+    if not isinstance(request.data, dict):
         raise ValidationError({"detail": "Send a JSON object."})
     unknown = sorted(set(request.data) - set(allowed))
     if unknown:
         raise ValidationError({k: "Not a field here." for k in unknown})
-    if hasattr(request.data, "getlist"):  # a form body: one value a field (dict() would give lists)
-        repeated = sorted(k for k in request.data if len(request.data.getlist(k)) > 1)
-        if repeated:
-            raise ValidationError({k: "Give this field once." for k in repeated})
-        return request.data.dict()
     return dict(request.data)
 
 
