@@ -3,7 +3,8 @@
 The app runs under gunicorn (benchmarks.settings: a Server-Timing header on every response) against the
 bigorg database (`benchmarks.bigorg.ensure`). Over HTTP, logged in as bench-manager (change manager of one
 team: the guardian-filtered visibility rule applies) and bench-admin (superuser; sees everything), each page
-is fetched RUNS times after a warm-up; the server's own time (Server-Timing) gives median and p95. The audit
+is fetched RUNS times after a warm-up, in turn with the other reader's and the floors (drift on a shared
+machine falls on all alike); the server's own time (Server-Timing) gives median and p95. The audit
 log is for auditors only: there the non-admin is bench-auditor. Each page is compared with the floor
 (`bench/floor/?rows=N`: a bare Django view rendering a table of as many rows as the page shows) and the
 non-admin with the superuser. Targets: list pages <= 3x floor; non-admin <= 1.3x superuser.
@@ -82,6 +83,28 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def interleaved(sessions: dict, base: str, path: str, who: tuple[str, ...], runs: int = RUNS) -> dict:
+    """Each reader's page and the floor of as many rows, fetched in turn (page, page, floor, floor, page, ...)
+    so the noise of a shared machine falls on all of them alike: {who: (median, p95, rows shown, floor times)}.
+    The floor is fetched in the reader's session, like the page."""
+    shown = {}
+    for name in who:
+        _, html = timings(sessions[name], base + path, runs=0)  # the warm-up, and how many rows it shows
+        shown[name] = rows_shown(html)
+        timings(sessions[name], f"{base}/bench/floor/?rows={shown[name]}", runs=0)
+    urls = [(name, kind, base + path if kind == "page" else f"{base}/bench/floor/?rows={shown[name]}")
+            for name in who for kind in ("page", "floor")]
+    times: dict[tuple[str, str], list[float]] = {(name, kind): [] for name, kind, _ in urls}
+    for _ in range(runs):
+        for name, kind, url in urls:
+            response = sessions[name].get(url, timeout=300)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: HTTP {response.status_code}")
+            times[name, kind].append(server_ms(response))
+    return {name: (statistics.median(times[name, "page"]), p95(times[name, "page"]), shown[name],
+                   times[name, "floor"]) for name in who}
+
+
 def detail_reference(database_url: str) -> str:
     """A request bench-manager may see through a duty grant, with a history of typical length."""
     from benchmarks.bigorg import _connect
@@ -104,18 +127,14 @@ def measure_pages(base: str, database_url: str, runs: int = RUNS) -> list[dict]:
              ("calendar (month)", "/calendar/", "bench-manager"),
              ("audit log", "/audit/", "bench-auditor")]
     sessions = {name: login(base, name) for name in ("bench-manager", "bench-auditor", "bench-admin")}
-    floors: dict[int, tuple[float, float]] = {}
     rows = []
     for page, path, non_admin in pages:
-        measured = {}
-        for who in (non_admin, "bench-admin"):
-            print(f"  pages: {page} as {who} ...", file=sys.stderr, flush=True)
-            times, html = timings(sessions[who], base + path, runs)
-            shown = rows_shown(html)
-            if shown not in floors:
-                floor_times, _ = timings(sessions[who], f"{base}/bench/floor/?rows={shown}", runs)
-                floors[shown] = (statistics.median(floor_times), p95(floor_times))
-            measured[who] = (statistics.median(times), p95(times), shown)
+        print(f"  pages: {page} as {non_admin} and bench-admin, with their floors ...", file=sys.stderr,
+              flush=True)
+        measured = interleaved(sessions, base, path, (non_admin, "bench-admin"), runs)
+        floors = {shown: (statistics.median(floor_times), p95(floor_times))
+                  for _, _, shown, floor_times in measured.values()}
+        measured = {who: (median, high, shown) for who, (median, high, shown, _) in measured.items()}
         superuser_median = measured["bench-admin"][0]
         for who, (median, high, shown) in measured.items():
             floor = floors[shown][0]
