@@ -126,6 +126,23 @@ def _data_stamp() -> str:
 _recounting: dict[str, threading.Lock] = {}  # per cache key, in this process: one recount at a time
 _recounting_guard = threading.Lock()
 RECOUNT_SECONDS = 120  # how long a recount may say "in progress" to the other processes sharing the cache
+FIRST_COUNT_WAIT_SECONDS = 30  # how long a process waits for another's first count before counting itself
+
+
+def _counted_elsewhere(key: str, marker: str) -> dict | None:
+    """The figures another process sharing the cache is counting for the first time, once it has stored them
+    (None if it stops counting without storing them, or takes longer than FIRST_COUNT_WAIT_SECONDS)."""
+    import time
+
+    deadline = time.monotonic() + FIRST_COUNT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        if cache.get(marker) is None:
+            return None
+    return None
 
 
 def _recount_lock(key: str) -> threading.Lock:
@@ -160,15 +177,21 @@ def dashboard_cached(user, period: Period) -> dict:
     rest of the page. A recount (a second or so for everything of a large organisation) is done by one
     request at a time: while it runs, the others (in this process, or in any process sharing the cache) are
     shown the previous figures, with the time they were counted, instead of recounting too; with no previous
-    figures, the others in this process wait for the recount."""
+    figures, the others wait for the first count, in this process or in another sharing the cache (several web
+    processes starting cold would otherwise each count the same figures at once)."""
     key = dashboard_cache_key(user, period)
     stamp = _data_stamp()
     cached = cache.get(key)
     if cached is None or cached["stamp"] != stamp:
         lock, marker = _recount_lock(key), key + ":recounting"
-        if cached is None:
+        if cached is None:  # nothing to show meanwhile: wait for the first count, here or in another process
             lock.acquire()
             counting = True
+            if not cache.add(marker, True, RECOUNT_SECONDS):
+                cached = _counted_elsewhere(key, marker)
+                if cached is not None:
+                    lock.release()
+                    counting = False
         else:  # the previous figures meanwhile if a recount is running, here or elsewhere
             counting = lock.acquire(blocking=False)
             if counting and not cache.add(marker, True, RECOUNT_SECONDS):

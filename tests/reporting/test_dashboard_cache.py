@@ -162,3 +162,47 @@ def test_the_previous_periods_figures_need_no_owner_teams(october, executive, re
         assert lean.monthly() == full.monthly()
         with pytest.raises(RuntimeError):
             lean.teams()
+
+
+def test_with_no_figures_yet_a_first_count_elsewhere_is_waited_for_not_repeated(october, executive):
+    """Several web processes starting cold share the cache: while one counts the figures for the first time,
+    the others wait for them instead of counting the same figures at once."""
+    import threading
+
+    from django.core.cache import cache
+
+    from apps.reporting import selectors
+    from apps.reporting.kpis import Period
+
+    key = selectors.dashboard_cache_key(executive, Period.from_params(OCTOBER))
+    cache.delete(key)
+    assert cache.add(key + ":recounting", True)  # another process is counting them
+    with clock.frozen(NINE):
+        stamp = selectors._data_stamp()
+
+        def stored_elsewhere():
+            cache.set(key, {"stamp": stamp, "figures_html": "<p>Counted by another process</p>",
+                            "computed_at": NINE})
+            cache.delete(key + ":recounting")
+
+        threading.Timer(0.3, stored_elsewhere).start()
+        with CaptureQueriesContext(connection) as queries:
+            html = client_for(Client(), executive).get(f"/reports/?{QUERY}").content.decode()
+    assert "Counted by another process" in html
+    assert not kpi_queries(queries)
+
+
+def test_a_first_count_that_another_process_gave_up_is_done_here(october, executive):
+    import threading
+
+    from django.core.cache import cache
+
+    from apps.reporting import selectors
+    from apps.reporting.kpis import Period
+
+    key = selectors.dashboard_cache_key(executive, Period.from_params(OCTOBER))
+    cache.delete(key)
+    cache.add(key + ":recounting", True)
+    threading.Timer(0.2, lambda: cache.delete(key + ":recounting")).start()  # it stopped without storing them
+    with clock.frozen(NINE):
+        assert ended_on_page(client_for(Client(), executive)) == (7, "28 Nov 2026 09:00:00")
