@@ -107,3 +107,33 @@ def test_a_page_of_the_remembered_ids_does_not_walk_the_requests(remembered, ass
     assert walks == []  # the ids came from the remembered list; only the page's rows are read
     # another order still asks the database, and pages the same rows as the rule
     assert _page(client, sort="created")[1] == [r.reference for r in remembered[:2]]
+
+
+def test_a_request_is_opened_through_the_remembered_ids(remembered, requester, assessor, component_a, login):
+    """The detail page looks the request up by reference and in the remembered ids: a request the reader
+    holds no duty on is 404 (and the denial audited), a revoked duty is 404 at once."""
+    from apps.audit.models import AuditEvent
+
+    client = login(assessor)
+    mine = remembered[0]
+    assert client.get(f"/upgrades/{mine.reference}/").status_code == 200
+    other = make_request(requester, component_a, title="Not the assessor's")
+    assert client.get(f"/upgrades/{other.reference}/").status_code == 404
+    assert AuditEvent.objects.filter(action="upgrade.denied", object_id=str(other.pk)).exists()
+    upgrade_duty_revoke(request=mine, by=requester, user=assessor, duty=Duty.ASSESSOR)
+    assert client.get(f"/upgrades/{mine.reference}/").status_code == 404
+    assert client.get("/upgrades/UPG-1999-0001/").status_code == 404
+
+
+def test_opening_a_request_through_the_remembered_ids_builds_no_rule(remembered, assessor, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(assessor)
+    url = f"/upgrades/{remembered[0].reference}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    probes = [q["sql"] for q in ctx.captured_queries
+              if '"upgrades_upgraderequest"."reference" =' in q["sql"] and "EXISTS" in q["sql"]]
+    assert probes == []
