@@ -363,20 +363,11 @@ class Session:
             shutil.rmtree(self.root, ignore_errors=True)
 
     @staticmethod
-    def _kill(proc: subprocess.Popen, sig=signal.SIGTERM):
+    def _kill(proc: subprocess.Popen) -> None:
         """Stop one process we started and its children (its own process group), never anything else."""
-        if proc.poll() is not None:
-            return
-        for s, wait in ((sig, 15), (signal.SIGKILL, 10)):
-            try:
-                os.killpg(proc.pid, s)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        from benchmarks.server import stop
+
+        stop(proc, timeout=15)
 
     @staticmethod
     def sigkill(proc: subprocess.Popen):
