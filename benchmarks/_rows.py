@@ -223,7 +223,8 @@ def _varier(world, obj, f, count):
         parents = clone(world, getattr(obj, f.name), count)
         return lambda k, i: parents[i].pk
     if isinstance(f, models.DateTimeField):
-        return lambda k, i: current + dt.timedelta(minutes=k % 10_000_000)
+        # never 0: a copy whose number wraps to a multiple of 10,000,000 would repeat the original's time
+        return lambda k, i: current + dt.timedelta(minutes=1 + k % 10_000_000)
     if isinstance(f, (models.DateField, models.IntegerField)):  # above every value there is
         top = type(obj).objects.aggregate(top=models.Max(f.name))["top"] or current or 0
         if isinstance(f, models.DateField):
@@ -548,8 +549,10 @@ ROUTES: list[ListRoute] = [
     ListRoute("rollouts:plan", _b("rollouts.RollbackTrigger"), R, label="rollouts:plan#triggers"),
     ListRoute("rollouts:versions", _b("rollouts.PlanVersion"), R),
     ListRoute("execution:page", _in_run("rollouts.RunbookStep"), R, label="execution:page#steps"),
-    ListRoute("calendar:month", lambda w: w.request),
-    ListRoute("calendar:month", _visible_requests, user="manager"),
+    # the month of the windows, not the current one (which holds them only for part of the month)
+    ListRoute("calendar:month", lambda w: w.request, query=lambda w: f"month={w.request.window_start:%Y-%m}"),
+    ListRoute("calendar:month", _visible_requests, user="manager",
+              query=lambda w: f"month={w.request.window_start:%Y-%m}"),
     ListRoute("calendar:week", lambda w: w.request, query=lambda w: f"date={w.request.window_start.date()}"),
     ListRoute("calendar:day", lambda w: w.request, query=lambda w: f"date={w.request.window_start.date()}"),
     ListRoute("calendar:freezes", _b("rollouts.Freeze")),
