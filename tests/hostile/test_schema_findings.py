@@ -174,3 +174,8 @@ def test_a_trigger_and_a_step_take_minutes_as_numbers_not_true(upgrade, value, r
         except ValidationError as exc:
             errors = exc.message_dict
         assert (field in errors) is refused, errors
+
+
+def test_a_wave_without_an_environment_is_documented_as_null(schema):
+    """The long run's schema violation (admin): a wave not yet given an environment answers null."""
+    assert schema["WaveDetail"]["properties"]["environment"].get("nullable")

@@ -30,7 +30,7 @@ class LocalTimeSerializer(serializers.Serializer):
 
 
 class WaveSerializer(serializers.ModelSerializer):
-    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    environment = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)  # not set yet
     systems = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
     tiers = TierSerializer(many=True, read_only=True)
 
