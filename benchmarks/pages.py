@@ -85,7 +85,7 @@ def p95(values: list[float]) -> float:
 
 def interleaved(sessions: dict, base: str, path: str, who: tuple[str, ...], runs: int = RUNS) -> dict:
     """Each reader's page and the floor of as many rows, fetched in turn (page, page, floor, floor, page, ...)
-    so the noise of a shared machine falls on all of them alike: {who: (median, p95, rows shown, floor times)}.
+    so the noise of a shared machine falls on all of them alike: {who: (median, p95, rows shown, floor median)}.
     The floor is fetched in the reader's session, like the page."""
     shown = {}
     for name in who:
@@ -102,7 +102,7 @@ def interleaved(sessions: dict, base: str, path: str, who: tuple[str, ...], runs
                 raise RuntimeError(f"{url}: HTTP {response.status_code}")
             times[name, kind].append(server_ms(response))
     return {name: (statistics.median(times[name, "page"]), p95(times[name, "page"]), shown[name],
-                   times[name, "floor"]) for name in who}
+                   statistics.median(times[name, "floor"])) for name in who}
 
 
 def detail_reference(database_url: str) -> str:
@@ -132,12 +132,8 @@ def measure_pages(base: str, database_url: str, runs: int = RUNS) -> list[dict]:
         print(f"  pages: {page} as {non_admin} and bench-admin, with their floors ...", file=sys.stderr,
               flush=True)
         measured = interleaved(sessions, base, path, (non_admin, "bench-admin"), runs)
-        floors = {shown: (statistics.median(floor_times), p95(floor_times))
-                  for _, _, shown, floor_times in measured.values()}
-        measured = {who: (median, high, shown) for who, (median, high, shown, _) in measured.items()}
         superuser_median = measured["bench-admin"][0]
-        for who, (median, high, shown) in measured.items():
-            floor = floors[shown][0]
+        for who, (median, high, shown, floor) in measured.items():
             ratio_floor = median / floor
             ratio_user = median / superuser_median if who != "bench-admin" else None
             met = (ratio_floor <= FLOOR_RATIO or page not in LIST_PAGES) and (
