@@ -331,7 +331,8 @@ def seed(scale: float) -> dict:
         references = {pk: f"{ref} Upgrade batch {pk}" for pk, ref in references.items()}
         # the chain's link order is created_at order, so a plan sorted by time gives increasing timestamps
         _copy(cur, _table(AuditEvent), event_cols, events())
-        ChainHead.objects.update_or_create(pk=1, defaults={"seq": head["seq"], "hash": head["hash"]})
+        ChainHead.objects.update_or_create(pk=1, defaults={"seq": head["seq"], "hash": head["hash"],
+                                                            "shown_seq": head["seq"]})
         _reset_sequence(cur, AuditEvent)
         _log(f"{head['seq']} audit events ({time.perf_counter() - t0:.0f} s)")
     with connection.cursor() as cursor:

@@ -46,6 +46,10 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    # the newest event that may change what someone sees in a list or in "My work" (every event but the
+    # ones audit.services.CHANGES_NOTHING_SHOWN names: comments, refusals, downloads, sign-ins): the key
+    # of the per-person caches, so a comment does not make every reader's lists and counts be read again
+    shown_seq = models.BigIntegerField(default=0)
 
 
 class AuditCheckpoint(models.Model):

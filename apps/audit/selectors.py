@@ -17,19 +17,24 @@ DATE_MIN = dt.date(1970, 1, 1)
 DATE_MAX = dt.date(2999, 12, 31)
 
 
-def newest_seq() -> int:
-    """The newest audit event's number: it changes with every write, so caches of what a person sees (the
-    My-work count, the visible requests) put it in their key. Read once per GET (the page's readers share
-    it); a request that writes asks the database each time, so what it reads after its write is current."""
+def newest_shown_seq() -> int:
+    """The number of the newest audit event that may change what a person sees (ChainHead.shown_seq: every
+    event but a comment, a refusal, a download or a sign-in): caches of what a person sees (the My-work
+    count, the visible requests, a form's options) put it in their key, so every write that matters makes
+    them be read again and a comment does not. One primary-key read of the chain head, once per GET (the
+    page's readers share it); a request that writes asks the database each time, so what it reads after its
+    write is current."""
     from apps.core.middleware import current_request
+
+    from .models import ChainHead
 
     request = current_request()
     memo = request is not None and request.method in ("GET", "HEAD")
-    if memo and hasattr(request, "_newest_audit_seq"):
-        return request._newest_audit_seq
-    seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+    if memo and hasattr(request, "_newest_shown_seq"):
+        return request._newest_shown_seq
+    seq = ChainHead.objects.filter(pk=1).values_list("shown_seq", flat=True).first() or 0
     if memo:
-        request._newest_audit_seq = seq
+        request._newest_shown_seq = seq
     return seq
 
 

@@ -16,6 +16,21 @@ from .models import AuditCheckpoint, AuditEvent, ChainHead
 
 GENESIS = "0" * 64
 
+# Events that change nothing a person sees in a request list, in "My work" or in a form's options: the
+# caches of those (keyed on ChainHead.shown_seq) stay valid across them. A comment is the most frequent write
+# of a working day; a refusal or a denial writes nothing but its event; a download, a sign-in or a sign-out
+# only reads. Everything else (the Django admin's changes too) moves shown_seq.
+SHOWS_NOTHING_NEW = frozenset({
+    "upgrade.comment", "auth.login", "auth.logout", "auth.login_failed", "auth.token_failed",
+    "report.downloaded", "meeting.minutes_downloaded", "evidence_pack.downloaded",
+})
+REFUSAL_SUFFIXES = (".denied", ".refused", "_refused")
+
+
+def changes_what_is_shown(action: str) -> bool:
+    """Whether an event of this action may change a request list, a "My work" count or a form's options."""
+    return action not in SHOWS_NOTHING_NEW and not action.endswith(REFUSAL_SUFFIXES)
+
 
 def _jsonable(value):
     """Round-trip through JSON so what is hashed is exactly what the database gives back."""
@@ -116,7 +131,8 @@ def audit_append(
             prev_hash=head.hash,
             hash=digest,
         )
-        ChainHead.objects.filter(pk=1).update(seq=seq, hash=digest)
+        shown = {"shown_seq": seq} if changes_what_is_shown(action) else {}
+        ChainHead.objects.filter(pk=1).update(seq=seq, hash=digest, **shown)
     return event
 
 

@@ -37,19 +37,20 @@ def items_for(user) -> list[InboxItem]:
 
 def count_for_request(request) -> int:
     """The navigation's count, on every page: the providers' ~20 queries are run again only after something
-    was written (every write appends an audit event, so the newest event's number is part of the key) or
+    that may change it was written (every write appends an audit event; the newest one's number that is not
+    a comment, a refusal, a download or a sign-in is part of the key: audit.selectors.newest_shown_seq) or
     after TOLLGATE_INBOX_COUNT_SECONDS (default 60), for items that fall due by time alone. 0: never cached
     (the test suite's setting: query counts then do not depend on what an earlier test cached)."""
     from django.conf import settings
     from django.core.cache import cache
 
-    from apps.audit.selectors import newest_seq
+    from apps.audit.selectors import newest_shown_seq
     from apps.core import clock
 
     seconds = getattr(settings, "TOLLGATE_INBOX_COUNT_SECONDS", 0)
     if hasattr(request, "_inbox_items") or not seconds or not request.user.is_authenticated:
         return len(items_for_request(request))
-    newest = newest_seq()
+    newest = newest_shown_seq()
     key = f"tollgate:inbox-count:{request.user.pk}:{newest}:{int(clock.now().timestamp() // seconds)}"
     count = cache.get(key)
     if count is None:

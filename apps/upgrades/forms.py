@@ -151,17 +151,17 @@ def system_suggest_input(placeholder: str = "Any system") -> forms.TextInput:
 
 def environment_options() -> list[tuple[str, str]]:
     """The environments as (slug, name) in their order, for the list's filter on every page view: remembered
-    for TOLLGATE_FORM_OPTIONS_SECONDS and forgotten at the next write (the newest audit event is in the key);
-    0 = read every time (the test suite)."""
+    for TOLLGATE_FORM_OPTIONS_SECONDS and forgotten at the next write that may change them
+    (audit.selectors.newest_shown_seq is in the key); 0 = read every time (the test suite)."""
     from django.conf import settings
     from django.core.cache import cache
 
-    from apps.audit.selectors import newest_seq
+    from apps.audit.selectors import newest_shown_seq
 
     seconds = getattr(settings, "TOLLGATE_FORM_OPTIONS_SECONDS", 0)
     if not seconds:
         return list(Environment.objects.values_list("slug", "name"))
-    key = f"tollgate:environment-options:{newest_seq()}"
+    key = f"tollgate:environment-options:{newest_shown_seq()}"
     options = cache.get(key)
     if options is None:
         options = list(Environment.objects.values_list("slug", "name"))

@@ -83,22 +83,23 @@ def upgrade_visible(user, *, shape: str = "") -> QuerySet:
 def visible_ids(user) -> list[int] | None:
     """The ids of the requests `user` sees through a duty or an owner team (the IN of the rule for someone who
     does not see everything and is not on the CAB), in the list's own order (newest first), remembered per
-    person until the next write: every write appends an audit event (the Django admin's too), and the newest
-    event's number is part of the key, read before the ids (a write in between leaves the entry under a key
+    person until the next write that may change them: every write appends an audit event (the Django admin's
+    too), and the newest such event's number (audit.selectors.newest_shown_seq: not a comment, a refusal, a
+    download or a sign-in) is part of the key, read before the ids (a write in between leaves the entry under a key
     nobody asks for again). They give the unfiltered list its exact count and, in its default order, its pages
     (a slice, no walk of the requests). None when not remembered: TOLLGATE_VISIBLE_IDS_SECONDS = 0 (the test
     suite), not PostgreSQL, or another reader."""
     from django.conf import settings
     from django.core.cache import cache
 
-    from apps.audit.selectors import newest_seq
+    from apps.audit.selectors import newest_shown_seq
     from apps.core import clock
 
     seconds = getattr(settings, "TOLLGATE_VISIBLE_IDS_SECONDS", 0)
     if (not seconds or connection.vendor != "postgresql" or user is None or not user.is_authenticated
             or not user.is_active or user.has_role(*SEES_EVERYTHING) or user.has_role(Role.CAB_MEMBER)):
         return None
-    newest = newest_seq()
+    newest = newest_shown_seq()
     key = f"tollgate:visible-ids:{user.pk}:{newest}:{int(clock.now().timestamp() // seconds)}"
     ids = cache.get(key)
     if ids is None:

@@ -67,16 +67,16 @@ def test_readers_who_see_everything_or_the_cab_queue_are_counted_as_before(remem
     assert selectors.visible_ids(auditor) is None and selectors.visible_ids(approver) is None
 
 
-def test_the_page_reads_the_newest_audit_event_once(remembered, assessor, login, settings):
+def test_the_page_reads_the_chain_head_once(remembered, assessor, login, settings):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    settings.TOLLGATE_INBOX_COUNT_SECONDS = 60  # both caches key on the newest audit event
+    settings.TOLLGATE_INBOX_COUNT_SECONDS = 60  # both caches key on the chain head's shown number
     client = login(assessor)
     client.get("/upgrades/")
     with CaptureQueriesContext(connection) as ctx:
         assert "5 requests" in client.get("/upgrades/").content.decode()
-    seq_reads = [q for q in ctx.captured_queries if 'FROM "audit_auditevent"' in q["sql"]]
+    seq_reads = [q for q in ctx.captured_queries if 'FROM "audit_chainhead"' in q["sql"]]
     assert len(seq_reads) == 1, seq_reads
 
 
@@ -137,3 +137,25 @@ def test_opening_a_request_through_the_remembered_ids_builds_no_rule(remembered,
     probes = [q["sql"] for q in ctx.captured_queries
               if '"upgrades_upgraderequest"."reference" =' in q["sql"] and "EXISTS" in q["sql"]]
     assert probes == []
+
+
+def test_a_comment_keeps_the_remembered_ids(remembered, requester, assessor, component_a, login):
+    """A comment changes no one's list: the ids are not read again; a new request (a write that may change
+    the list) makes them be read again at once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.upgrades.services import comment_add
+
+    def ids_read(client) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            _page(client)
+        return sum("UNION ALL" in q["sql"] for q in ctx.captured_queries)
+
+    client = login(assessor)
+    assert ids_read(client) == 1
+    assert ids_read(client) == 0
+    comment_add(request=remembered[0], by=requester, body="Looks fine to me.")
+    assert ids_read(client) == 0
+    make_request(requester, component_a, title="Request after the comment")
+    assert ids_read(client) == 1
