@@ -11,6 +11,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 from guardian.utils import get_user_obj_perms_model
 
 from apps.audit.services import audit_append
+from apps.core.memo import per_page
 
 from . import sod
 from .choices import DUTY_ROLE, Duty
@@ -31,6 +32,7 @@ def _perm_rows(obj):
     return model.objects.filter(content_object=obj, permission__codename__startswith="duty_")
 
 
+@per_page
 def duty_holders(obj) -> dict[str, list]:
     """{duty: [users]} for one governed object, in two queries."""
     holders: dict[str, list] = {d.value: [] for d in Duty}
@@ -39,6 +41,7 @@ def duty_holders(obj) -> dict[str, list]:
     return holders
 
 
+@per_page
 def duties_of(user, obj) -> set[str]:
     if user is None or not user.is_authenticated:
         return set()

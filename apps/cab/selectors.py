@@ -6,6 +6,7 @@ from django.urls import reverse
 from apps.accounts import sod
 from apps.accounts.choices import Duty, Role
 from apps.core import clock
+from apps.core.memo import per_page
 from apps.core.inbox import InboxItem
 from apps.upgrades.choices import RiskClass, State
 from apps.upgrades.models import UpgradeRequest, UpgradeRequestUserObjectPermission
@@ -15,6 +16,7 @@ from .models import (ApprovalPolicy, Condition, Decision, Delegation, Review, Re
                      Vote)
 
 
+@per_page
 def review_current(request: UpgradeRequest) -> Review | None:
     """The open review of a request, else its most recent one (None before it was ever submitted)."""
     reviews = Review.objects.filter(request=request).select_related("plan_version", "template", "retrospective_by")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from apps.core import clock
+from apps.core.memo import per_page
 
 from .models import CheckPurpose, CheckRun, ExecutionRun, Incident, ResultStatus, RunState, StepEvent, StepOutcome
 
@@ -27,6 +28,7 @@ def precheck_max_age() -> dt.timedelta:
 # --- what the request touches -----------------------------------------------------------------------
 
 
+@per_page
 def systems_of(request) -> list:
     return [item.system for item in request.items.select_related("system")]
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts import duties
 from apps.accounts.choices import Duty
+from apps.core import memo
 from apps.upgrades.choices import State
 from apps.upgrades.selectors import upgrade_get
 from apps.upgrades.services import TransitionRefused, transition_blockers, upgrade_transition
@@ -50,6 +51,13 @@ def _live_context(request, upgrade, run) -> dict:
 
 
 def _page(request, upgrade, *, forms=None, status=200):
+    # the start gates and the page ask for the same systems, checks, duties and windows: read once
+    with memo.reading():
+        context = _page_context(request, upgrade, forms)
+    return render(request, "execution/run.html", context, status=status)
+
+
+def _page_context(request, upgrade, forms) -> dict:
     run = selectors.run_current(upgrade)
     held = duties.duties_of(request.user, upgrade)
     implementer, validator = Duty.IMPLEMENTER in held, Duty.VALIDATOR in held
@@ -103,7 +111,7 @@ def _page(request, upgrade, *, forms=None, status=200):
         "incident_form": forms.get("incident") or IncidentForm(),
         "close_form": IncidentCloseForm(),
     })
-    return render(request, "execution/run.html", context, status=status)
+    return context
 
 
 def _smoke(upgrade) -> dict:

@@ -20,6 +20,7 @@ from apps.accounts import duties
 from apps.accounts.choices import Duty, Role
 from apps.accounts.duties import DutyRefused
 from apps.accounts.models import User
+from apps.core import memo
 from apps.inventory.models import System
 from apps.inventory.selectors import _region_limited
 
@@ -367,6 +368,13 @@ def _step(t, person: list[str], gate: list[str], holders) -> dict:
 
 
 def _detail_context(request, upgrade, **extra):
+    # the gates of every open transition ask the same questions (windows, systems, duties, the CAB review):
+    # each is read once for the page
+    with memo.reading():
+        return _detail_context_read(request, upgrade, **extra)
+
+
+def _detail_context_read(request, upgrade, **extra):
     user = request.user
     holders = duties.duty_holders(upgrade)
     my_duties = {d for d, users in holders.items() if any(u.pk == user.pk for u in users)}

@@ -1,6 +1,7 @@
 """The execution page: who sees it, who may act on it, what it shows, bad input, query counts."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.db import connection
@@ -199,3 +200,27 @@ def test_the_validator_signs_on_the_page_with_the_password(upgrade, drive, valid
     assert upgrade.state == "completed"
     page = login(validator).get(url(upgrade)).content.decode()
     assert "Signed by validator (password)" in page
+
+
+@pytest.mark.parametrize("page", ["", "execution/"])
+def test_the_request_pages_ask_each_gate_question_once(scheduled, implementer, login, monkeypatch, page):
+    """The start gates ask for the request's windows, systems, duties and CAB review several times: the request's
+    page and its execution page read each once (apps/core/memo.py) and show what they show when every gate
+    reads afresh."""
+    import contextlib
+
+    from apps.core import memo
+
+    client = login(implementer)
+    address = f"/upgrades/{scheduled.reference}/{page}"
+    with clock.frozen(dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)):
+        client.get(address)
+        with CaptureQueriesContext(connection) as remembered:
+            shown = client.get(address).content.decode()
+        monkeypatch.setattr(memo, "reading", contextlib.nullcontext)
+        with CaptureQueriesContext(connection) as afresh:
+            shown_afresh = client.get(address).content.decode()
+    assert "Start only inside the approved window" in shown
+    strip = re.compile(r'(name="csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]*"')
+    assert strip.sub("", shown) == strip.sub("", shown_afresh)
+    assert len(remembered.captured_queries) < len(afresh.captured_queries)

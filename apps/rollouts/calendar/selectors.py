@@ -13,6 +13,7 @@ from django.db.models import BigIntegerField, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Cast, Extract, Floor
 
 from apps.core import clock
+from apps.core.memo import per_page
 from apps.inventory.models import System
 from apps.upgrades.choices import State
 from apps.upgrades.models import UpgradeItem, UpgradeRequest
@@ -169,10 +170,12 @@ def _distinct(systems) -> list[System]:
     return list(seen.values())
 
 
+@per_page
 def request_windows(request: UpgradeRequest) -> list[Window]:
     return windows_of_requests(UpgradeRequest.objects.filter(pk=request.pk))
 
 
+@per_page
 def request_systems(request: UpgradeRequest) -> list[System]:
     """Every system the request touches: its items and its waves."""
     ids = set(request.items.values_list("system_id", flat=True))
