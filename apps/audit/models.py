@@ -47,7 +47,7 @@ class ChainHead(models.Model):
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
     # the newest event that may change what someone sees in a list or in "My work" (every event but the
-    # ones audit.services.CHANGES_NOTHING_SHOWN names: comments, refusals, downloads, sign-ins): the key
+    # ones audit.services.changes_what_is_shown() leaves out: comments, refusals, downloads, sign-ins): the key
     # of the per-person caches, so a comment does not make every reader's lists and counts be read again
     shown_seq = models.BigIntegerField(default=0)
 
