@@ -39,6 +39,13 @@ class PeriodForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.today = today
+        # no period given is the last 12 months (default_period): the select says so instead of "Custom dates"
+        # next to two empty date fields
+        if not self.is_bound:
+            self.initial.setdefault("preset", "12m")
+        elif not any(self.data.get(k) for k in ("preset", "start", "end")):
+            self.data = self.data.copy()
+            self.data["preset"] = "12m"
         self.fields["team"].choices = [("", "All teams"), *Team.objects.values_list("slug", "name")]
         self.fields["environment"].choices = [("", "All environments"), *Environment.objects
                                               .values_list("slug", "name")]

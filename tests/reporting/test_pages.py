@@ -179,3 +179,18 @@ def test_a_short_period_still_shows_six_months_of_trend(october, executive, logi
     months = [line.split(",")[0] for line in body.strip().splitlines()[1:]]
     assert months == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
     assert body.splitlines()[-2].startswith("2026-09,1,")  # R8, September: outside the period, in the trend
+
+
+def test_with_no_period_given_the_period_select_says_last_12_months(executive, login, frozen_now):
+    """The default period is the last 12 months: the select shows it, not "Custom dates" beside empty dates,
+    and choosing it gives the same figures as giving nothing."""
+    client = login(executive)
+    page = client.get("/reports/").content.decode()
+    assert re.search(r'<option value="12m" selected>Last 12 months</option>', page)
+    assert not re.search(r'<option value="" selected>Custom dates</option>', page)
+    assert page.split("Headline figures")[0].count(" – ") >= 1
+    chosen = client.get("/reports/?preset=12m").content.decode()
+    period = re.compile(r"\d+ \w+ \d{4} – \d+ \w+ \d{4}")
+    assert period.findall(page)[:2] == period.findall(chosen)[:2]
+    custom = client.get("/reports/?start=2026-01-01&end=2026-01-31").content.decode()
+    assert re.search(r'<option value="" selected>Custom dates</option>', custom)
