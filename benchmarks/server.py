@@ -176,6 +176,19 @@ def start_worker(served: Served, *, concurrency: int = 2, name: str | None = Non
     return proc
 
 
+def _port_free(port: int) -> None:
+    """Refuse to start when something already listens on 127.0.0.1:`port`: the new gunicorn would fail to bind
+    while the readiness check got its answer from the other server, and the figures would be that server's
+    (another run's, or an older checkout's)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"127.0.0.1:{port} is already in use: stop what listens there (an earlier benchmark "
+                               f"or drill?) or choose another port, so the figures are this server's")
+
+
 def _terminated(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -188,6 +201,7 @@ def serving(*, database_url: str, redis_url: str, port: int, settings: str = "be
 
     `web_workers` / `threads` override the gunicorn defaults (threads=1 means sync workers).
     """
+    _port_free(port)
     own_dir = var_dir is None
     previous = None
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:

@@ -91,3 +91,19 @@ def test_sigkill_worker_mid_pdf_generation_completes_the_report_exactly_once(dri
 def test_redis_stopped_while_users_request_runs_loses_nothing(drill_results):
     row = _check(drill_results, "redis_down")
     assert "5xx 0" in row["found"] and "lost 0" in row["found"]
+
+
+def test_a_server_is_not_started_on_a_port_something_already_listens_on():
+    """A benchmark or drill must measure its own server: with another one already answering on the port, the
+    new gunicorn would fail to bind while the readiness check was answered by the other server."""
+    import socket
+
+    from benchmarks.server import serving
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} is already in use"):
+            with serving(database_url="postgres://unused", redis_url="redis://127.0.0.1:1/0", port=port):
+                pass  # pragma: no cover - never reached
