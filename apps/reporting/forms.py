@@ -13,6 +13,7 @@ from .selectors import default_period
 MAX_DAYS = 3 * 366
 PRESETS = [("", "Custom dates"), ("30d", "Last 30 days"), ("quarter", "Last 3 months"),
            ("12m", "Last 12 months"), ("last_month", "Previous calendar month")]
+DEFAULT_LABEL = "Last 12 months, or the dates you give"
 
 
 class PeriodForm(forms.Form):
@@ -40,12 +41,9 @@ class PeriodForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         # no period given is the last 12 months (default_period): the select says so instead of "Custom dates"
-        # next to two empty date fields
-        if not self.is_bound:
-            self.initial.setdefault("preset", "12m")
-        elif not any(self.data.get(k) for k in ("preset", "start", "end")):
-            self.data = self.data.copy()
-            self.data["preset"] = "12m"
+        # next to two empty date fields; its value stays "" so dates typed next to it are the period
+        if not self.is_bound or not any(self.data.get(k) for k in ("preset", "start", "end")):
+            self.fields["preset"].choices = [("", DEFAULT_LABEL), *PRESETS[1:]]
         self.fields["team"].choices = [("", "All teams"), *Team.objects.values_list("slug", "name")]
         self.fields["environment"].choices = [("", "All environments"), *Environment.objects
                                               .values_list("slug", "name")]
