@@ -47,6 +47,10 @@ def per_page(func):
         if answers is None:
             return func(*args)
         key = (func.__module__, func.__qualname__, *(_key_part(a) for a in args))
+        try:
+            hash(key)
+        except TypeError:  # an unsaved model instance, a list: nothing to tell it by, so it is read afresh
+            return func(*args)
         if key not in answers:
             answers[key] = func(*args)
         value = answers[key]

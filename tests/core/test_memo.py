@@ -44,3 +44,22 @@ def test_model_instances_are_told_apart_by_class_and_pk(upgrade, requester):
         mine = duties_of(requester, upgrade)
         assert duties_of(requester, upgrade) == mine == {"requester"}
         assert memo._answers.get()  # remembered under the request's and the person's keys
+
+
+@pytest.mark.django_db
+def test_an_argument_without_identity_is_read_afresh_not_refused(upgrade):
+    """An unsaved model instance cannot be hashed: such a call is answered, just not remembered."""
+    from apps.upgrades.models import UpgradeRequest
+
+    calls = []
+
+    @memo.per_page
+    def answer(obj):
+        calls.append(obj)
+        return obj.title
+
+    unsaved = UpgradeRequest(title="Not saved yet")
+    with memo.reading():
+        assert answer(unsaved) == answer(unsaved) == "Not saved yet"
+        assert answer(upgrade) == answer(upgrade)
+    assert len(calls) == 3
