@@ -6,8 +6,8 @@ from django.urls import reverse
 from apps.accounts import sod
 from apps.accounts.choices import Duty, Role
 from apps.core import clock
-from apps.core.memo import per_page
 from apps.core.inbox import InboxItem
+from apps.core.memo import per_page
 from apps.upgrades.choices import RiskClass, State
 from apps.upgrades.models import UpgradeRequest, UpgradeRequestUserObjectPermission
 
