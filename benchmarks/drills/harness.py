@@ -403,7 +403,7 @@ class Session:
         log = open(self.root / "gunicorn.log", "w")
         self.web = subprocess.Popen([str(gunicorn), "config.wsgi", "-b", f"127.0.0.1:{self.web_port}", "-w",
                                      str(workers), "--threads", str(threads), "--timeout", "120",
-                                     "--graceful-timeout", "5", "--log-level", "warning"],
+                                     "--graceful-timeout", "5", "--keep-alive", "5", "--log-level", "warning"],
                                     cwd=ROOT, env=self.web_env(), stdout=log, stderr=subprocess.STDOUT,
                                     start_new_session=True)
         import httpx

@@ -8,12 +8,19 @@ import httpx
 
 from apps.core.seed.data import PASSWORD
 
+# gunicorn closes a keep-alive connection idle for its `keepalive` seconds (the drills' gunicorn: 5). A client
+# that sends on a connection at the moment the server closes it gets "Server disconnected without sending a
+# response" — a browser resends then, a drill would count a failure that is not the server's. A connection idle
+# for longer than this is not used again, well before the server could close it.
+KEEPALIVE_EXPIRY = 1.0
+
 
 class Browser:
     def __init__(self, base_url: str, username: str | None = None, timeout: float = 60):
         self.base_url = base_url
         self.username = username
-        self.client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False)
+        self.client = httpx.Client(base_url=base_url, timeout=timeout, follow_redirects=False,
+                                   limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY))
 
     def close(self):
         self.client.close()

@@ -107,3 +107,57 @@ def test_a_server_is_not_started_on_a_port_something_already_listens_on():
         with pytest.raises(RuntimeError, match=f"127.0.0.1:{port} is already in use"):
             with serving(database_url="postgres://unused", redis_url="redis://127.0.0.1:1/0", port=port):
                 pass  # pragma: no cover - never reached
+
+
+def test_a_drill_client_does_not_send_on_a_connection_the_server_may_be_closing():
+    """The drills' users keep connections alive as browsers do, but one idle for a while may be closed by
+    gunicorn at the moment a request goes out on it (one of twenty approvals once got "Server disconnected
+    without sending a response"). This server answers the first request on a connection and drops any later
+    one unanswered, as gunicorn does when its keep-alive timeout and the request cross: a client that waited
+    longer than KEEPALIVE_EXPIRY must open a new connection and get its answer."""
+    import socket
+    import threading
+    import time
+
+    from benchmarks.drills.web import KEEPALIVE_EXPIRY, Browser
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    connections = []
+
+    def serve(conn):
+        with conn:
+            first = True
+            while True:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                if not first:
+                    return  # closed without an answer
+                first = False
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+
+    def accept():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            connections.append(conn)
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    browser = Browser(f"http://127.0.0.1:{port}")
+    try:
+        assert browser.get("/").status_code == 200
+        time.sleep(KEEPALIVE_EXPIRY + 0.3)
+        assert browser.get("/").status_code == 200
+        assert len(connections) == 2
+    finally:
+        browser.close()
+        listener.close()
