@@ -322,6 +322,9 @@ def run() -> list[dict]:
             "ended counted": figures["ended"],
             "task s": round(task_s, 2),
             "peak RSS MB": round(peak, 0),
+            # the child that writes the CSV while WeasyPrint draws (apps.core.forked); copy-on-write, so its
+            # pages shared with the worker count in both figures
+            "CSV child peak RSS MB": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
             "WeasyPrint alone s": round(render_s, 2),
             "task ÷ WeasyPrint": round(task_s / render_s, 2),
             # this process's CPU only (not PostgreSQL's): steadier than wall time on a busy machine

@@ -307,6 +307,9 @@ TOLLGATE_INBOX_COUNT_SECONDS = env.int("TOLLGATE_INBOX_COUNT_SECONDS", default=6
 TOLLGATE_VISIBLE_IDS_SECONDS = env.int("TOLLGATE_VISIBLE_IDS_SECONDS", default=60)
 # the request list filter's environment options, remembered this long and forgotten at any write; 0 = read each time
 TOLLGATE_FORM_OPTIONS_SECONDS = env.int("TOLLGATE_FORM_OPTIONS_SECONDS", default=300)
+# a KPI report's CSV is written in a forked child process while its PDF is drawn (apps.core.forked); False
+# writes it in the worker itself, one after the other
+TOLLGATE_FORK_WORK = env.bool("TOLLGATE_FORK_WORK", default=True)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

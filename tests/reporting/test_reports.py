@@ -126,6 +126,42 @@ def test_a_redelivered_task_renders_once(october, executive):
 
 
 @pytest.mark.django_db
+def test_the_csv_is_written_in_a_child_process_while_the_pdf_is_drawn(october, executive, monkeypatch,
+                                                                      tmp_path):
+    """The same CSV as written in the worker itself, made by another process (the worker draws the PDF
+    meanwhile); with TOLLGATE_FORK_WORK off it is written in the worker."""
+    import os
+
+    from django.conf import settings
+
+    from apps.reporting import services
+    from apps.reporting.kpis import Data
+
+    writers = tmp_path / "writers"
+    real = services.upgrades_csv
+
+    def noted(data):
+        with open(writers, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(data)
+
+    monkeypatch.setattr(services, "upgrades_csv", noted)
+    report = generated(executive)
+    by = [int(pid) for pid in writers.read_text().split()]
+    assert len(by) == 1 and by[0] != os.getpid()
+    expected = real(Data(executive, OCT))
+    assert report.csv.open("rb").read() == expected
+    assert report.csv_sha256 == hashlib.sha256(expected).hexdigest()
+
+    monkeypatch.setattr(settings, "TOLLGATE_FORK_WORK", False)
+    writers.unlink()
+    incident(october["R1"], "P2", at(6), executive, impact=10)  # other data: a new report
+    again = generated(executive)
+    assert [int(pid) for pid in writers.read_text().split()] == [os.getpid()]
+    assert again.status == ReportStatus.DONE
+
+
+@pytest.mark.django_db
 def test_bad_report_requests_write_nothing(executive, login, frozen_now):
     client = login(executive)
     response = client.post("/reports/reports/request/", {"start": "2026-10-31", "end": "2026-10-01"})

@@ -1,0 +1,65 @@
+"""apps.core.forked: bytes computed in a child process, and computed here whenever the child cannot give them."""
+
+import gc
+import os
+import signal
+import time
+
+import pytest
+
+from apps.core.forked import InChild
+
+
+def _pid() -> bytes:
+    return str(os.getpid()).encode()
+
+
+def test_the_bytes_are_computed_in_a_child_process():
+    job = InChild(_pid)
+    child = job.pid
+    assert child is not None and child != os.getpid()
+    assert job.result() == str(child).encode()
+    assert gc.get_freeze_count() == 0  # the collector walks everything again afterwards
+
+
+def test_a_child_that_fails_leaves_the_work_to_this_process():
+    calls = []
+
+    def fails_in_the_child():
+        calls.append(os.getpid())
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return b"made here"
+
+    parent = os.getpid()
+    job = InChild(fails_in_the_child)
+    assert job.pid is not None
+    assert job.result() == b"made here"
+    assert calls == [parent]  # the child's call is not in this process's list
+
+
+def test_a_child_killed_before_it_finished_leaves_the_work_to_this_process():
+    def slow():
+        if os.getpid() != parent:
+            time.sleep(30)
+        return _pid()
+
+    parent = os.getpid()
+    job = InChild(slow)
+    os.kill(job.pid, signal.SIGKILL)
+    assert job.result() == str(parent).encode()
+
+
+def test_leaving_without_the_result_reaps_the_child():
+    with InChild(_pid) as job:
+        child = job.pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # no zombie left behind
+    assert gc.get_freeze_count() == 0
+
+
+def test_with_fork_work_off_the_bytes_are_computed_here(settings):
+    settings.TOLLGATE_FORK_WORK = False
+    job = InChild(_pid)
+    assert job.pid is None
+    assert job.result() == str(os.getpid()).encode()
