@@ -310,6 +310,9 @@ TOLLGATE_FORM_OPTIONS_SECONDS = env.int("TOLLGATE_FORM_OPTIONS_SECONDS", default
 # a KPI report's CSV is written in a forked child process while its PDF is drawn (apps.core.forked); False
 # writes it in the worker itself, one after the other
 TOLLGATE_FORK_WORK = env.bool("TOLLGATE_FORK_WORK", default=True)
+# a KPI report reads its row sets on three PostgreSQL connections sharing one snapshot (apps.core.snapshot):
+# size max_connections for two more per report being generated (without them it reads on one); False: one
+TOLLGATE_PARALLEL_READS = env.bool("TOLLGATE_PARALLEL_READS", default=True)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

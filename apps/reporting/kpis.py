@@ -11,12 +11,16 @@ import dataclasses
 import datetime as dt
 import gc
 import hashlib
+import heapq
 import json
+import logging
 import math
+import operator
 from collections import Counter, defaultdict
 from functools import cached_property
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import (
     CharField,
     Count,
@@ -35,6 +39,8 @@ from django.db.models.functions import Cast
 from apps.upgrades.choices import RiskClass
 from apps.upgrades.models import UpgradeItem, UpgradeRequest
 from apps.upgrades.selectors import upgrade_visible
+
+log = logging.getLogger(__name__)
 
 OUTCOMES = ("completed", "rolled_back", "failed")
 SEVERITIES = ("P1", "P2", "P3", "P4")
@@ -263,30 +269,39 @@ class UtcMinutes(Func):
 class Data:
     """The rows of one period, read with a fixed number of queries, classified in memory."""
 
-    def __init__(self, user, period: Period, *, csv: bool = True, teams: bool = True):
+    def __init__(self, user, period: Period, *, csv: bool = True, teams: bool = True, parallel: bool = False):
         """`csv=False` when the per-upgrade CSV will not be written (the dashboard): its timestamps are then
         not formatted by the database. `teams=False` when only the figures are read (the previous period the
         dashboard compares with): the owner teams are not read, the rows' "teams" are empty and `teams()`
-        refuses."""
-        with gc_paused(), fast_timestamps():
-            self._read(user, period, csv, teams)
+        refuses. `parallel=True` (the report task): the row sets beside the upgrades themselves are read on a
+        second connection in the same snapshot (`apps.core.snapshot`) while this one reads and classifies."""
+        from apps.core.snapshot import one_snapshot
 
-    def _read(self, user, period: Period, csv: bool = True, with_teams: bool = True) -> None:
+        with gc_paused(), fast_timestamps():
+            if not parallel:
+                self._read(user, period, csv, teams, None)
+                return
+            with one_snapshot() as beside:
+                self._read(user, period, csv, teams, beside)
+
+    def _read(self, user, period: Period, csv: bool, with_teams: bool, beside) -> None:
         from django.db import connection
 
         self.user, self.period, self.with_teams = user, period, with_teams
         self.days = incident_window_days()
         base = scoped(user, period)
         ended_qs = base.filter(_in(period, "finished_at"), outcome__in=OUTCOMES)
+        sides = ()
+        if beside is not None:  # started first: PostgreSQL computes them while the rows below are read here
+            ids = ended_qs.values("pk")
+            sides = [beside(lambda part=part: self._side(base, period, ids, with_teams, part, fast=True))
+                     for part in ("a", "b")]
         ended_qs_rows = ended_qs.order_by("finished_at", "pk")
         texts = ()
         if csv and connection.vendor == "postgresql":  # the CSV's timestamps, written by the database
             texts = tuple(f"{f}_csv" for f in CSV_TIMES)
             ended_qs_rows = ended_qs_rows.annotate(**{f"{f}_csv": UtcMinutes(f) for f in CSV_TIMES})
         ended = list(ended_qs_rows.values_list(*ENDED_FIELDS, *texts))
-        ended_ids = ended_qs.values("pk")
-        if len(ended) <= INLINE_IDS:  # the visibility rule is evaluated once, not in every query below
-            ended_ids = [r[0] for r in ended]
         decided_qs = (base.filter(_in(period, "decided_at"), submitted_at__isnull=False)
                       .order_by("decided_at", "pk")
                       .values_list("id", "reference", "title", "risk_class", "state", "submitted_at",
@@ -295,55 +310,83 @@ class Data:
             {"id": pk, "reference": ref, "title": title, "risk_class": risk, "state": state,
              "submitted_at": submitted, "decided_at": decided, "cab_hours": _hours(decided - submitted)}
             for pk, ref, title, risk, state, submitted, decided in decided_qs]
+        if not sides:
+            ended_ids = ended_qs.values("pk")
+            if len(ended) <= INLINE_IDS:  # the visibility rule is evaluated once, not in every query below
+                ended_ids = [r[0] for r in ended]
+            found = self._side(base, period, ended_ids, with_teams)
+        else:
+            found = {}
+            for part, side in zip(("a", "b"), sides, strict=True):
+                try:
+                    found.update(side.result())
+                except DatabaseError:  # no second connection (max_connections reached, …): read it here, in
+                    log.warning("KPI rows read on one connection: %s", side.error_text())  # the same snapshot
+                    found.update(self._side(base, period, ended_qs.values("pk"), with_teams, part))
+        self.incidents, self.refusals, self.firings = found["incidents"], found["refusals"], found["firings"]
+        self.team_slugs: dict[str, str] = found["team_slugs"]
+        self.ended = self._classify(ended, found["linked"], found["hotfixes"], found["retried"],
+                                    found["outage"], found["windows"], found["teams"])
+
+    @staticmethod
+    def _side(base, period: Period, ended_ids, with_teams: bool, part: str = "", fast: bool = False) -> dict:
+        """Everything read besides the ended upgrades and the CAB decisions: what is linked to the ended ones
+        (`ended_ids`: their ids, or the query that selects them) and the period's incidents, refusals and
+        firings. `part` "a" or "b": half of it (about half the time each, on connections of their own), ""
+        all. `fast`: on a connection of its own, which reads timestamps as `fast_timestamps` does."""
         from apps.execution.models import Incident, StepEvent, TriggerFiring
         from apps.rollouts.models import TriggerAction, Wave
 
-        hotfixes = defaultdict(list)
-        for h in (UpgradeRequest.objects.filter(fix_of__in=ended_ids, risk_class=RiskClass.EMERGENCY)
-                  .order_by("created_at").values("id", "reference", "fix_of_id", "created_at")):
-            hotfixes[h["fix_of_id"]].append(h)
-        linked = defaultdict(list)
-        for i in (Incident.objects.filter(request__in=ended_ids).order_by("started_at", "pk")
-                  .values("id", "request_id", "severity", "started_at", "impact_minutes")):
-            linked[i["request_id"]].append(i)
-        self.incidents = list(
-            Incident.objects.filter(_in(period, "started_at"), request__in=base.values("pk"))
-            .order_by("started_at", "pk")
-            .values("id", "title", "severity", "started_at", "ended_at", "impact_minutes", "request_id",
-                    "request__reference", "request__title"))
-        outage = defaultdict(list)  # request → minutes of each outage step (first start to last finish)
-        for rid, span in outage_spans(ended_ids):
-            if span is not None and span > dt.timedelta(0):
-                outage[rid].append(span.total_seconds() / 60)
-        retried = set(
-            StepEvent.objects.filter(run__request__in=ended_ids).values("run__request_id", "step_id")
-            .annotate(starts=Count("pk", filter=Q(kind="started")),
-                      fails=Count("pk", filter=Q(kind="finished", outcome="failed")))
-            .filter(starts__gte=2, fails__gte=1).values_list("run__request_id", flat=True))
-        windows = defaultdict(list)
-        for w in Wave.objects.filter(plan__request__in=ended_ids, window_start__isnull=False,
-                                     window_end__isnull=False).values("plan__request_id", "window_start",
-                                                                      "window_end"):
-            windows[w["plan__request_id"]].append((w["window_start"], w["window_end"]))
-        teams = defaultdict(set)
-        self.team_slugs: dict[str, str] = {}
-        for rid, name, slug in (UpgradeItem.objects.filter(request__in=ended_ids).order_by()
-                                .values_list("request_id", "system__owner_team__name",
-                                             "system__owner_team__slug")
-                                .distinct() if with_teams else ()):
-            teams[rid].add(name)
-            self.team_slugs[name] = slug
-        visible_ids = base.annotate(sid=Cast("pk", CharField())).values("sid")
-        self.refusals = [
-            r for r in AuditEventQuery.refusals(period, visible_ids) if "freeze" in str(r["data"]).lower()
-        ]
-        self.firings = list(
-            TriggerFiring.objects.filter(_in(period, "at"), action=TriggerAction.ROLL_BACK,
-                                         run__request__in=base.values("pk"))
-            .order_by("at", "pk")
-            .values("id", "at", "trigger__name", "run__request_id", "run__request__reference",
-                    "run__request__title"))
-        self.ended = self._classify(ended, linked, hotfixes, retried, outage, windows, teams)
+        found = {}
+        with fast_timestamps() if fast else contextlib.nullcontext():
+            if part in ("", "a"):
+                hotfixes = found["hotfixes"] = defaultdict(list)
+                for h in (UpgradeRequest.objects.filter(fix_of__in=ended_ids, risk_class=RiskClass.EMERGENCY)
+                          .order_by("created_at").values("id", "reference", "fix_of_id", "created_at")):
+                    hotfixes[h["fix_of_id"]].append(h)
+                linked = found["linked"] = defaultdict(list)
+                for i in (Incident.objects.filter(request__in=ended_ids).order_by("started_at", "pk")
+                          .values("id", "request_id", "severity", "started_at", "impact_minutes")):
+                    linked[i["request_id"]].append(i)
+                found["incidents"] = list(
+                    Incident.objects.filter(_in(period, "started_at"), request__in=base.values("pk"))
+                    .order_by("started_at", "pk")
+                    .values("id", "title", "severity", "started_at", "ended_at", "impact_minutes",
+                            "request_id", "request__reference", "request__title"))
+                # request → minutes of each outage step (first start to last finish)
+                outage = found["outage"] = defaultdict(list)
+                for rid, span in outage_spans(ended_ids):
+                    if span is not None and span > dt.timedelta(0):
+                        outage[rid].append(span.total_seconds() / 60)
+                windows = found["windows"] = defaultdict(list)
+                for w in Wave.objects.filter(plan__request__in=ended_ids, window_start__isnull=False,
+                                             window_end__isnull=False).values("plan__request_id",
+                                                                              "window_start", "window_end"):
+                    windows[w["plan__request_id"]].append((w["window_start"], w["window_end"]))
+            if part in ("", "b"):
+                found["retried"] = set(
+                    StepEvent.objects.filter(run__request__in=ended_ids).values("run__request_id", "step_id")
+                    .annotate(starts=Count("pk", filter=Q(kind="started")),
+                              fails=Count("pk", filter=Q(kind="finished", outcome="failed")))
+                    .filter(starts__gte=2, fails__gte=1).values_list("run__request_id", flat=True))
+                teams = found["teams"] = defaultdict(set)
+                team_slugs = found["team_slugs"] = {}
+                for rid, name, slug in (UpgradeItem.objects.filter(request__in=ended_ids).order_by()
+                                        .values_list("request_id", "system__owner_team__name",
+                                                     "system__owner_team__slug")
+                                        .distinct() if with_teams else ()):
+                    teams[rid].add(name)
+                    team_slugs[name] = slug
+                visible_ids = base.annotate(sid=Cast("pk", CharField())).values("sid")
+                found["refusals"] = [r for r in AuditEventQuery.refusals(period, visible_ids)
+                                     if "freeze" in str(r["data"]).lower()]
+                found["firings"] = list(
+                    TriggerFiring.objects.filter(_in(period, "at"), action=TriggerAction.ROLL_BACK,
+                                                 run__request__in=base.values("pk"))
+                    .order_by("at", "pk")
+                    .values("id", "at", "trigger__name", "run__request_id", "run__request__reference",
+                            "run__request__title"))
+        return found
 
     def _classify(self, ended, linked, hotfixes, retried, outage, windows, teams) -> list[dict]:
         """One dict per ended row with what the KPIs make of it. ~27,000 rows a year: one dict literal per
@@ -532,8 +575,9 @@ class Data:
         """Failed, rolled back, emergency and hotfixed upgrades, and those with incidents: worst first."""
         rows = [r for r in self.ended
                 if r["category"] != "successful" or r["risk_class"] == RiskClass.EMERGENCY or r["hotfixes"]]
-        rows.sort(key=lambda r: (r["score"], r["finished_at"]))
-        return rows[:limit]
+        # the rows are in the order they ended (then by id): the `limit` lowest scores, ties in that order —
+        # what sorting all of them by (score, end) gives, without a tuple and a Python call per row
+        return heapq.nsmallest(limit, rows, key=operator.itemgetter("score"))
 
 
 def trend_period(period: Period) -> Period:

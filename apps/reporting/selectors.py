@@ -210,9 +210,12 @@ def dashboard_cached(user, period: Period) -> dict:
             "computed_at": cached["computed_at"]}
 
 
-def dashboard(user, period: Period) -> dict:
-    data = Data(user, period, csv=False)
-    previous = Data(user, period.previous(), csv=False, teams=False)  # only its figures are shown
+def dashboard(user, period: Period, *, parallel: bool = False) -> dict:
+    """The dashboard's figures, cards, tables and charts. `parallel`: read each period's row sets on two
+    connections (the report task: `Data(parallel=True)`)."""
+    data = Data(user, period, csv=False, parallel=parallel)
+    # only its figures are shown
+    previous = Data(user, period.previous(), csv=False, teams=False, parallel=parallel)
     f, p = data.figures, previous.figures
     cards = []
     for kpi, figure, label, unit in CARDS:

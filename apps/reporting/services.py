@@ -174,7 +174,7 @@ def report_html(*, user, period: Period) -> tuple[str, Data, dict]:
     """The report's HTML, from the same selectors as the dashboard."""
     from .selectors import dashboard, upcoming
 
-    context = dashboard(user, period)
+    context = dashboard(user, period, parallel=True)
     context.update(upcoming=upcoming(user), definitions=definitions(), notable=context["data"].notable(),
                    generated_at=clock.now(), reader=user)
     return render_to_string("reporting/report_pdf.html", context), context["data"], context["figures"]

@@ -235,3 +235,13 @@ def test_the_collector_is_paused_only_while_the_rows_are_built():
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_the_notable_upgrades_are_the_lowest_scores_in_the_order_they_ended(generated, executive):
+    data = Data(executive, OCT)
+    rows = [r for r in data.ended
+            if r["category"] != "successful" or r["risk_class"] == "emergency" or r["hotfixes"]]
+    expected = sorted(rows, key=lambda r: (r["score"], r["finished_at"], r["id"]))
+    assert len({r["score"] for r in rows}) < len(rows)  # ties to order
+    for limit in (3, 10, 40):
+        assert data.notable(limit) == expected[:limit]
