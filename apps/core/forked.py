@@ -1,12 +1,15 @@
-"""Work done in a forked child process while this one goes on: a report's CSV is written on the second core
-while WeasyPrint draws its PDF on the first.
+"""Work done in a forked child process while this one goes on, on the other core: a report's CSV is written
+while WeasyPrint draws its PDF, the previous period's figures are counted while this period's are.
 
-The child gets a copy-on-write snapshot of this process (the rows are not sent anywhere) and must only compute
-bytes from what it was given: it touches no database connection, no cache, no logging, and leaves with
-`os._exit`, so nothing of the parent's (atexit handlers, connections, Celery's state) runs in it. The bytes come
-back through an unnamed temporary file. When the child cannot be started (no fork on the platform,
-TOLLGATE_FORK_WORK=False) or does not finish cleanly, `result()` computes the same bytes here: the caller gets
-its answer either way, only sooner when the child did the work.
+The child gets a copy-on-write snapshot of this process (the rows are not sent anywhere) and leaves with
+`os._exit`, so nothing of the parent's (atexit handlers, connections, Celery's state) runs in it. It never
+uses or closes the parent's database connection (their socket is shared): with `database=True` it opens its
+own (the inherited ones are kept referenced, never finalised, in the child) — only where other connections
+see the same rows, i.e. not inside a transaction. Redis connections are safe: redis-py opens new ones in a
+child. The bytes come back through an unnamed temporary file. When the child cannot be started (no fork on
+the platform, TOLLGATE_FORK_WORK=False, inside a transaction with `database=True`) or does not finish
+cleanly, `result()` computes the same bytes here: the caller gets its answer either way, only sooner when the
+child did the work.
 """
 
 import gc
@@ -16,23 +19,44 @@ from collections.abc import Callable
 
 from django.conf import settings
 
+_INHERITED: list = []  # in a child: the parent's database connections, referenced so they are never finalised
 
-def _may_fork() -> bool:
-    return hasattr(os, "fork") and getattr(settings, "TOLLGATE_FORK_WORK", True)
+
+def _may_fork(database: bool) -> bool:
+    if not hasattr(os, "fork") or not getattr(settings, "TOLLGATE_FORK_WORK", True):
+        return False
+    if database:
+        from django.db import connections
+
+        # a transaction's rows are not seen by another connection
+        return not any(conn.in_atomic_block for conn in connections.all(initialized_only=True))
+    return True
+
+
+def _own_connections() -> None:
+    """In a child: set the inherited database connections aside (closing one would end the parent's session:
+    psycopg sends the server a terminate message on the shared socket), so the next query connects anew."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _INHERITED.append(conn.connection)
+            conn.connection = None
 
 
 class InChild:
-    """`fn()` (bytes) started in a child process; `result()` waits for them."""
+    """`fn()` (bytes) started in a child process; `result()` waits for them. `database=True`: fn reads the
+    database (on a connection of the child's own)."""
 
-    def __init__(self, fn: Callable[[], bytes]):
+    def __init__(self, fn: Callable[[], bytes], *, database: bool = False):
         self._fn = fn
         self.pid: int | None = None
         self._file = None
-        if not _may_fork():
+        if not _may_fork(database):
             return
         self._file = tempfile.TemporaryFile()
-        # the objects alive now (the rows fn reads) go to the collector's permanent generation: neither process
-        # walks them again, and the child does not copy every page of them by touching their GC headers
+        # the objects alive now (the rows fn reads) go to the collector's permanent generation: neither
+        # process walks them again, and the child does not copy every page of them by touching their GC headers
         gc.freeze()
         try:
             pid = os.fork()
@@ -45,9 +69,15 @@ class InChild:
             code = 1
             try:
                 gc.disable()
+                if database:
+                    _own_connections()
                 self._file.write(fn())
                 self._file.flush()
                 code = 0
+                if database:
+                    from django.db import connections
+
+                    connections.close_all()  # the child's own: closed, not dropped
             finally:
                 os._exit(code)
         self.pid = pid

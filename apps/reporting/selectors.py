@@ -3,6 +3,7 @@ may open."""
 
 import datetime as dt
 import hashlib
+import pickle
 import threading
 
 from django.core.cache import cache
@@ -13,6 +14,7 @@ from django.utils.http import urlencode
 
 from apps.accounts.choices import Role
 from apps.core import clock
+from apps.core.forked import InChild
 
 from . import svg
 from .kpis import (KPI_LIST, KPIS, SCORE_FORMULA, Data, Period, band_cfr, band_lead, incident_window_days,
@@ -68,9 +70,9 @@ def monthly(user, period: Period, data: Data) -> list[dict]:
 
 def kpi_figures(user, period: Period) -> dict:
     """The numbers of the API: the same `Data.figures` the dashboard shows, with the previous period's."""
-    data = Data(user, period)
-    previous = Data(user, period.previous())
-    return {"period": period.as_params(), "figures": data.figures, "previous": previous.figures,
+    previous = previous_figures(user, period.previous())
+    data = Data(user, period, csv=False)
+    return {"period": period.as_params(), "figures": data.figures, "previous": previous,
             "teams": data.teams(), "monthly": monthly(user, period, data), "by_risk_class": data.by_risk()}
 
 
@@ -210,13 +212,24 @@ def dashboard_cached(user, period: Period) -> dict:
             "computed_at": cached["computed_at"]}
 
 
+def previous_figures(user, period: Period) -> dict:
+    """The figures of the period a dashboard compares with (its rows are not kept: only figures are shown)."""
+    return Data(user, period, csv=False, teams=False).figures
+
+
 def dashboard(user, period: Period, *, parallel: bool = False) -> dict:
-    """The dashboard's figures, cards, tables and charts. `parallel`: read each period's row sets on two
-    connections (the report task: `Data(parallel=True)`)."""
-    data = Data(user, period, csv=False, parallel=parallel)
-    # only its figures are shown
-    previous = Data(user, period.previous(), csv=False, teams=False, parallel=parallel)
-    f, p = data.figures, previous.figures
+    """The dashboard's figures, cards, tables and charts. `parallel` (the report task): the previous period is
+    counted in a child process (`apps.core.forked`) and this period's row sets are read on three connections
+    (`Data(parallel=True)`)."""
+    before = period.previous()
+    if parallel:  # counted in a child process on the other core while this period is counted here
+        job = InChild(lambda: pickle.dumps(previous_figures(user, before)), database=True)
+        data = Data(user, period, csv=False, parallel=True)
+        p = pickle.loads(job.result())
+    else:  # counted first: its rows are freed before this period's are read
+        p = previous_figures(user, before)
+        data = Data(user, period, csv=False)
+    f = data.figures
     cards = []
     for kpi, figure, label, unit in CARDS:
         k = KPIS[kpi]

@@ -200,10 +200,10 @@ def report_generate(report_id: int) -> Report | None:
         # the CSV is written in a child process on the other core while WeasyPrint draws here (it was a fifth
         # of the task's time); the rows are frozen out of the garbage collector meanwhile, which would
         # otherwise walk them again and again while WeasyPrint lays out the pages
-        with InChild(lambda: upgrades_csv(data)) as csv_job:
+        with InChild(lambda rows=data: upgrades_csv(rows)) as csv_job:
             pdf = render_pdf(html)
             table = csv_job.result()
-        del data
+        del data, csv_job
         stem = f"tollgate-kpi-{period.start}-{period.end}"
         with transaction.atomic():
             report = Report.objects.select_for_update().get(pk=report_id)

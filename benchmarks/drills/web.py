@@ -10,8 +10,8 @@ from apps.core.seed.data import PASSWORD
 
 # gunicorn closes a keep-alive connection idle for its `keepalive` seconds (the drills' gunicorn: 5). A client
 # that sends on a connection at the moment the server closes it gets "Server disconnected without sending a
-# response" — a browser resends then, a drill would count a failure that is not the server's. A connection idle
-# for longer than this is not used again, well before the server could close it.
+# response" — a browser resends then, a drill would count a failure that is not the server's. A connection
+# idle for longer than this is not used again, well before the server could close it.
 KEEPALIVE_EXPIRY = 1.0
 
 

@@ -1,4 +1,4 @@
-"""apps.core.forked: bytes computed in a child process, and computed here whenever the child cannot give them."""
+"""apps.core.forked: bytes computed in a child process, and here whenever the child cannot give them."""
 
 import gc
 import os
@@ -63,3 +63,43 @@ def test_with_fork_work_off_the_bytes_are_computed_here(settings):
     job = InChild(_pid)
     assert job.pid is None
     assert job.result() == str(os.getpid()).encode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_child_reads_the_database_on_its_own_connection_and_leaves_this_one_working():
+    from django.db import connection
+
+    from apps.accounts.models import Team
+
+    Team.objects.create(name="Seen by the child", slug="seen-by-the-child")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 1")
+        here = cursor.fetchone()[0]
+
+    def read():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 1")
+            backend = cursor.fetchone()[0]
+        return f"{os.getpid()} {backend} {Team.objects.count()}".encode()
+
+    job = InChild(read, database=True)
+    child = job.pid
+    assert child is not None
+    pid, backend, teams = job.result().decode().split()
+    assert int(pid) == child != os.getpid() and int(teams) == Team.objects.count()
+    if connection.vendor == "postgresql":
+        assert int(backend) != here  # a connection of its own
+    with connection.cursor() as cursor:  # this process's session was not ended by the child
+        cursor.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 1")
+        assert cursor.fetchone()[0] == here
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_a_child_that_reads_the_database_is_not_started():
+    """Another connection would not see what this transaction has not committed: the work is done here."""
+    from apps.accounts.models import Team
+
+    Team.objects.create(name="Not committed", slug="not-committed")
+    job = InChild(lambda: str(Team.objects.filter(slug="not-committed").count()).encode(), database=True)
+    assert job.pid is None
+    assert job.result() == b"1"
