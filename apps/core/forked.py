@@ -56,7 +56,7 @@ class InChild:
             return
         self._file = tempfile.TemporaryFile()
         # the objects alive now (the rows fn reads) go to the collector's permanent generation: neither
-        # process walks them again, and the child does not copy every page of them by touching their GC headers
+        # process walks them again, and the child does not copy their pages by touching their GC headers
         gc.freeze()
         try:
             pid = os.fork()
