@@ -83,14 +83,16 @@ class InChild:
         self.pid = pid
 
     def _wait(self) -> bool:
-        """Reap the child; whether it finished cleanly."""
-        pid, self.pid = self.pid, None
+        """Reap the child; whether it finished cleanly. Interrupted (a time limit's exception raised by a signal
+        handler), the child is still ours to reap: `__exit__` waits for it again."""
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(self.pid, 0)
         except ChildProcessError:  # reaped by someone else: its exit status is unknown
+            self.pid = None
             return False
         finally:
             gc.unfreeze()
+        self.pid = None
         return os.waitstatus_to_exitcode(status) == 0
 
     def result(self) -> bytes:

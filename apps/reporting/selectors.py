@@ -223,9 +223,9 @@ def dashboard(user, period: Period, *, parallel: bool = False) -> dict:
     (`Data(parallel=True)`)."""
     before = period.previous()
     if parallel:  # counted in a child process on the other core while this period is counted here
-        job = InChild(lambda: pickle.dumps(previous_figures(user, before)), database=True)
-        data = Data(user, period, csv=False, parallel=True)
-        p = pickle.loads(job.result())
+        with InChild(lambda: pickle.dumps(previous_figures(user, before)), database=True) as job:
+            data = Data(user, period, csv=False, parallel=True)
+            p = pickle.loads(job.result())
     else:  # counted first: its rows are freed before this period's are read
         p = previous_figures(user, before)
         data = Data(user, period, csv=False)

@@ -103,3 +103,31 @@ def test_inside_a_transaction_a_child_that_reads_the_database_is_not_started():
     job = InChild(lambda: str(Team.objects.filter(slug="not-committed").count()).encode(), database=True)
     assert job.pid is None
     assert job.result() == b"1"
+
+
+def test_a_wait_interrupted_by_a_time_limit_still_reaps_the_child():
+    """Celery's soft time limit raises in the worker from a signal handler, possibly while it waits for the
+    child: leaving the block must still reap it."""
+    class TimeLimit(Exception):
+        pass
+
+    def slow():
+        time.sleep(1)
+        return b"late"
+
+    def raise_limit(signum, frame):
+        raise TimeLimit
+
+    previous = signal.signal(signal.SIGALRM, raise_limit)
+    try:
+        with pytest.raises(TimeLimit):
+            with InChild(slow) as job:
+                child = job.pid
+                signal.setitimer(signal.ITIMER_REAL, 0.2)
+                job.result()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)
+    assert gc.get_freeze_count() == 0
