@@ -83,8 +83,8 @@ class InChild:
         self.pid = pid
 
     def _wait(self) -> bool:
-        """Reap the child; whether it finished cleanly. Interrupted (a time limit's exception raised by a signal
-        handler), the child is still ours to reap: `__exit__` waits for it again."""
+        """Reap the child; whether it finished cleanly. Interrupted (a time limit's exception raised by a
+        signal handler), the child is still ours to reap: `__exit__` waits for it again."""
         try:
             _, status = os.waitpid(self.pid, 0)
         except ChildProcessError:  # reaped by someone else: its exit status is unknown
