@@ -273,8 +273,9 @@ class Data:
         """`csv=False` when the per-upgrade CSV will not be written (the dashboard): its timestamps are then
         not formatted by the database. `teams=False` when only the figures are read (the previous period the
         dashboard compares with): the owner teams are not read, the rows' "teams" are empty and `teams()`
-        refuses. `parallel=True` (the report task): the row sets beside the upgrades themselves are read on a
-        second connection in the same snapshot (`apps.core.snapshot`) while this one reads and classifies."""
+        refuses. `parallel=True` (the report task): the row sets beside the upgrades themselves are read in two
+        halves on two more connections in this one's snapshot (`apps.core.snapshot`) while this one reads the
+        upgrades and the CAB decisions."""
         from apps.core.snapshot import one_snapshot
 
         with gc_paused(), fast_timestamps():
