@@ -112,8 +112,10 @@ EXPORTS = {
 }
 
 
-def export_table(data: Data, previous: Data, table: str) -> tuple[list[str], list[list]]:
-    f, p = data.figures, previous.figures
+def export_table(data: Data, previous: dict | None, table: str) -> tuple[list[str], list[list]]:
+    """The rows of one exported table (not the upgrades: `services.upgrades_csv`); `previous` is the previous
+    period's figures, for the figures table only."""
+    f, p = data.figures, previous
     if table == "figures":
         rows = [[k, f[k], p[k]] for k in f if k != "incidents_by_severity"]
         rows += [[f"incidents_{s}", f["incidents_by_severity"][s], p["incidents_by_severity"][s]]
@@ -130,10 +132,7 @@ def export_table(data: Data, previous: Data, table: str) -> tuple[list[str], lis
     if table == "risk-classes":
         cols = ["risk_class", "ended", "failures", "change_failure_rate"]
         return cols, [[r[c] for c in cols] for r in data.by_risk()]
-    if table == "severity":
-        return ["severity", "incidents"], [[s, n] for s, n in f["incidents_by_severity"].items()]
-    return [label for _, label in services.UPGRADE_COLUMNS], [
-        [services._cell(k, r.get(k)) for k, _ in services.UPGRADE_COLUMNS] for r in data.ended]
+    return ["severity", "incidents"], [[s, n] for s, n in f["incidents_by_severity"].items()]
 
 
 @role_required(*DASHBOARD_ROLES)
@@ -144,10 +143,12 @@ def export(request, table):
     if not valid:
         return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400,
                             content_type="text/plain; charset=utf-8")
-    data = Data(request.user, period)
-    previous = Data(request.user, period.previous()) if table == "figures" else data
-    header, rows = export_table(data, previous, table)
-    return _csv(f"tollgate-{table}-{period.start}-{period.end}.csv", services.csv_bytes(header, rows))
+    name = f"tollgate-{table}-{period.start}-{period.end}.csv"
+    if table == "upgrades":  # the same CSV as the report's
+        return _csv(name, services.upgrades_csv(Data(request.user, period)))
+    previous = selectors.previous_figures(request.user, period.previous()) if table == "figures" else None
+    header, rows = export_table(Data(request.user, period, csv=False), previous, table)
+    return _csv(name, services.csv_bytes(header, rows))
 
 
 # --- reports ---------------------------------------------------------------------------------------------
