@@ -15,6 +15,7 @@ and R8 completed in September (the previous period), team A.
 
 import datetime as dt
 import itertools
+import random
 
 import pytest
 
@@ -147,6 +148,30 @@ def october(requester, implementer, component_a, component_b, frozen_now):
         audit_append(action="upgrade.transition_refused", actor=requester, obj=r["R5"],
                      data={"transition": "start", "reasons": ["FREEZE: quarter close."]})
     return r
+
+
+@pytest.fixture
+def generated(october, requester, implementer, component_a, component_b):
+    """Twenty more October upgrades with random step logs: outage and other steps, retries, a step that
+    never finished, one whose finish is logged before its start, and seconds that do not round evenly."""
+    rng = random.Random(10)
+    made = []
+    for n in range(20):
+        finished = at(rng.randrange(2, 28), rng.randrange(0, 20))
+        req = make_upgrade(requester, rng.choice([component_a, component_b]), ref=f"UPG-2026-1{n:03d}",
+                           outcome=rng.choice(["completed", "completed", "rolled_back", "failed"]),
+                           created=at(1), finished=finished)
+        run = make_run(req, implementer)
+        for _ in range(rng.randrange(0, 4)):
+            step = make_step(req, outage=rng.random() < .7)
+            t = finished - dt.timedelta(minutes=rng.randrange(30, 300), seconds=rng.randrange(60))
+            for _ in range(rng.randrange(1, 3)):
+                event(run, step, "started", t, implementer)
+                t += dt.timedelta(minutes=rng.randrange(-5, 40), seconds=rng.randrange(60))
+                if rng.random() < .85:
+                    event(run, step, "finished", t, implementer, rng.choice(["done", "failed"]))
+        made.append(req)
+    return made
 
 
 @pytest.fixture(autouse=True)

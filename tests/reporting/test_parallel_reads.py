@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.core.snapshot import one_snapshot
 from apps.reporting.kpis import Data
 
-from .test_scale import OCT, generated  # noqa: F401 - the twenty random step logs as a fixture
+from .test_scale import OCT
 
 needs_postgresql = pytest.mark.skipif(connection.vendor != "postgresql",
                                       reason="snapshots are shared between PostgreSQL connections only")
@@ -60,7 +60,7 @@ def _same(a: Data, b: Data) -> None:
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_the_rows_read_on_three_connections_equal_the_rows_read_on_one(generated, executive,  # noqa: F811
+def test_the_rows_read_on_three_connections_equal_the_rows_read_on_one(generated, executive,
                                                                        requester):
     before = _open_connections()
     for user in (executive, requester):
@@ -105,7 +105,7 @@ def test_an_error_beside_reaches_the_reader_and_leaves_no_connection_open(execut
 
 
 @pytest.mark.django_db
-def test_inside_a_transaction_everything_is_read_on_this_connection(generated, executive):  # noqa: F811
+def test_inside_a_transaction_everything_is_read_on_this_connection(generated, executive):
     """Other connections would not see the rows this transaction has not committed: no snapshot is shared,
     the rows are read here one after the other."""
     with one_snapshot() as beside:
@@ -123,7 +123,7 @@ def test_with_parallel_reads_off_everything_is_read_on_this_connection(executive
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_without_a_second_connection_the_rows_are_read_on_this_one(generated, executive,  # noqa: F811
+def test_without_a_second_connection_the_rows_are_read_on_this_one(generated, executive,
                                                                    monkeypatch, caplog):
     """A report must not fail because PostgreSQL refuses more connections: the row sets are read on the
     first connection, in its snapshot."""
@@ -144,7 +144,7 @@ def test_without_a_second_connection_the_rows_are_read_on_this_one(generated, ex
 
 @needs_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_the_report_counts_the_previous_period_in_a_child_process(generated, executive, requester,  # noqa: F811
+def test_the_report_counts_the_previous_period_in_a_child_process(generated, executive, requester,
                                                                   component_a, monkeypatch, tmp_path):
     """The report shows each figure next to the previous period's: those are counted in a child process
     while this period is counted here, and are the figures counted here one after the other."""

@@ -5,7 +5,6 @@ cache, which is scoped per visibility and recounted when the data changes."""
 import csv
 import datetime as dt
 import io
-import random
 import re
 from collections import defaultdict
 
@@ -19,7 +18,7 @@ from apps.reporting.services import UPGRADE_COLUMNS, _cell, csv_bytes, upgrades_
 
 from tests.conftest import client_for
 
-from .conftest import OCTOBER, at, event, make_run, make_step, make_upgrade
+from .conftest import OCTOBER, at, make_upgrade
 
 OCT = Period(start=dt.date(2026, 10, 1), end=dt.date(2026, 10, 31))
 QUERY = f"start={OCTOBER['start']}&end={OCTOBER['end']}"
@@ -42,30 +41,6 @@ def python_planned_minutes(request_ids) -> dict:
     return {rid: round(sum((s["finished"] - s["started"]).total_seconds() / 60 for s in steps.values()
                            if "started" in s and "finished" in s and s["finished"] > s["started"]))
             for rid, steps in slots.items()}
-
-
-@pytest.fixture
-def generated(october, requester, implementer, component_a, component_b):
-    """Twenty more October upgrades with random step logs: outage and other steps, retries, a step that
-    never finished, one whose finish is logged before its start, and seconds that do not round evenly."""
-    rng = random.Random(10)
-    made = []
-    for n in range(20):
-        finished = at(rng.randrange(2, 28), rng.randrange(0, 20))
-        req = make_upgrade(requester, rng.choice([component_a, component_b]), ref=f"UPG-2026-1{n:03d}",
-                           outcome=rng.choice(["completed", "completed", "rolled_back", "failed"]),
-                           created=at(1), finished=finished)
-        run = make_run(req, implementer)
-        for _ in range(rng.randrange(0, 4)):
-            step = make_step(req, outage=rng.random() < .7)
-            t = finished - dt.timedelta(minutes=rng.randrange(30, 300), seconds=rng.randrange(60))
-            for _ in range(rng.randrange(1, 3)):
-                event(run, step, "started", t, implementer)
-                t += dt.timedelta(minutes=rng.randrange(-5, 40), seconds=rng.randrange(60))
-                if rng.random() < .85:
-                    event(run, step, "finished", t, implementer, rng.choice(["done", "failed"]))
-        made.append(req)
-    return made
 
 
 def test_planned_downtime_grouped_in_the_database_equals_the_step_by_step_count(generated, executive):
