@@ -5,11 +5,11 @@ The child gets a copy-on-write snapshot of this process (the rows are not sent a
 `os._exit`, so nothing of the parent's (atexit handlers, connections, Celery's state) runs in it. It never
 uses or closes the parent's database connection (their socket is shared): with `database=True` it opens its
 own (the inherited ones are kept referenced, never finalised, in the child) — only where other connections
-see the same rows, i.e. not inside a transaction. Redis connections are safe: redis-py opens new ones in a
-child. The bytes come back through an unnamed temporary file. When the child cannot be started (no fork on
-the platform, TOLLGATE_FORK_WORK=False, inside a transaction with `database=True`) or does not finish
-cleanly, `result()` computes the same bytes here: the caller gets its answer either way, only sooner when the
-child did the work.
+see the same rows: not inside a transaction, unless the child is given the transaction's exported snapshot to
+read in. Redis connections are safe: redis-py opens new ones in a child. The bytes come back through an
+unnamed temporary file. When the child cannot be started (no fork on the platform, TOLLGATE_FORK_WORK=False,
+inside a transaction with `database=True` and no snapshot) or does not finish cleanly, `result()` computes the
+same bytes here: the caller gets its answer either way, only sooner when the child did the work.
 """
 
 import gc
@@ -22,10 +22,10 @@ from django.conf import settings
 _INHERITED: list = []  # in a child: the parent's database connections, referenced so they are never finalised
 
 
-def _may_fork(database: bool) -> bool:
+def _may_fork(database: bool, snapshot: str | None) -> bool:
     if not hasattr(os, "fork") or not getattr(settings, "TOLLGATE_FORK_WORK", True):
         return False
-    if database:
+    if database and snapshot is None:
         from django.db import connections
 
         # a transaction's rows are not seen by another connection
@@ -42,17 +42,32 @@ def _own_connections() -> None:
         if conn.connection is not None:
             _INHERITED.append(conn.connection)
             conn.connection = None
+            # a fresh connection, out of whatever transaction the parent's was in (connect() resets that)
+            conn.connect()
+
+
+def _in_snapshot(fn: Callable[[], bytes], snapshot: str) -> bytes:
+    """fn() in a read-only transaction of the child's own that reads in the parent's exported snapshot."""
+    from django.db import transaction
+
+    from apps.core.snapshot import import_snapshot
+
+    with transaction.atomic():
+        import_snapshot(snapshot)
+        return fn()
 
 
 class InChild:
     """`fn()` (bytes) started in a child process; `result()` waits for them. `database=True`: fn reads the
-    database (on a connection of the child's own)."""
+    database (on a connection of the child's own); with `snapshot` (an id from `apps.core.snapshot`, whose
+    transaction stays open until `result()`), it reads in that snapshot, also from inside that
+    transaction."""
 
-    def __init__(self, fn: Callable[[], bytes], *, database: bool = False):
+    def __init__(self, fn: Callable[[], bytes], *, database: bool = False, snapshot: str | None = None):
         self._fn = fn
         self.pid: int | None = None
         self._file = None
-        if not _may_fork(database):
+        if not _may_fork(database, snapshot if database else None):
             return
         self._file = tempfile.TemporaryFile()
         # the objects alive now (the rows fn reads) go to the collector's permanent generation: neither
@@ -71,7 +86,7 @@ class InChild:
                 gc.disable()
                 if database:
                     _own_connections()
-                self._file.write(fn())
+                self._file.write(fn() if not (database and snapshot) else _in_snapshot(fn, snapshot))
                 self._file.flush()
                 code = 0
                 if database:

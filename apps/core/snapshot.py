@@ -24,6 +24,15 @@ SNAPSHOT_ID = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
 READ_ONLY = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
+def import_snapshot(snapshot: str) -> None:
+    """Make this connection's transaction (just begun, inside `transaction.atomic()`) read in `snapshot`."""
+    if not SNAPSHOT_ID.match(snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    with connection.cursor() as cursor:
+        cursor.execute(READ_ONLY)
+        cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+
+
 class _Beside(threading.Thread):
     def __init__(self, fn: Callable, snapshot: str):
         super().__init__(daemon=True, name="tollgate-snapshot-read")
@@ -33,9 +42,7 @@ class _Beside(threading.Thread):
     def run(self):
         try:
             with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(READ_ONLY)
-                    cursor.execute(f"SET TRANSACTION SNAPSHOT '{self._snapshot}'")
+                import_snapshot(self._snapshot)
                 self._value = self._fn()
         except BaseException as exc:  # handed to the thread that waits for the result
             self._error = exc
@@ -61,7 +68,8 @@ def _possible() -> bool:
 def one_snapshot():
     """Yield `beside(fn)`, which starts `fn` on another connection in this connection's snapshot and returns
     a thread whose `result()` is fn's value (or raises its error); None when that cannot be done. Every
-    `result()` is taken inside the block: the snapshot lives as long as this connection's transaction."""
+    `result()` is taken inside the block: the snapshot lives as long as this connection's transaction.
+    `beside.snapshot` is the snapshot's id, for `import_snapshot` elsewhere."""
     if not _possible():
         yield None
         return
@@ -80,6 +88,7 @@ def one_snapshot():
             thread.start()
             return thread
 
+        beside.snapshot = snapshot  # for a child process that reads in it too (apps.core.forked.InChild)
         try:
             yield beside
         finally:
