@@ -313,6 +313,9 @@ TOLLGATE_FORK_WORK = env.bool("TOLLGATE_FORK_WORK", default=True)
 # a KPI report reads its row sets on three PostgreSQL connections sharing one snapshot (apps.core.snapshot):
 # size max_connections for two more per report being generated (without them it reads on one); False: one
 TOLLGATE_PARALLEL_READS = env.bool("TOLLGATE_PARALLEL_READS", default=True)
+# KPI reports add up each ended upgrade's stored facts in SQL (apps.reporting.facts, PostgreSQL); False: they
+# classify every row of the period in Python each time (kpis.Data), as the dashboard does
+TOLLGATE_KPI_FACTS = env.bool("TOLLGATE_KPI_FACTS", default=True)
 TOLLGATE_SEED_ALLOWED = DEBUG
 LOGGING = {
     "version": 1,

@@ -285,6 +285,10 @@ class Data:
             with one_snapshot() as beside:
                 self._read(user, period, csv, teams, beside)
 
+    def of_period(self, period: Period) -> "Data":
+        """The same reader's rows of another period (the trend charts' months), figures only."""
+        return Data(self.user, period, csv=False)
+
     def _read(self, user, period: Period, csv: bool, with_teams: bool, beside) -> None:
         from django.db import connection
 
@@ -343,7 +347,7 @@ class Data:
             if part in ("", "a"):
                 hotfixes = found["hotfixes"] = defaultdict(list)
                 for h in (UpgradeRequest.objects.filter(fix_of__in=ended_ids, risk_class=RiskClass.EMERGENCY)
-                          .order_by("created_at").values("id", "reference", "fix_of_id", "created_at")):
+                          .order_by("created_at", "pk").values("id", "reference", "fix_of_id", "created_at")):
                     hotfixes[h["fix_of_id"]].append(h)
                 linked = found["linked"] = defaultdict(list)
                 for i in (Incident.objects.filter(request__in=ended_ids).order_by("started_at", "pk")
@@ -354,11 +358,11 @@ class Data:
                     .order_by("started_at", "pk")
                     .values("id", "title", "severity", "started_at", "ended_at", "impact_minutes",
                             "request_id", "request__reference", "request__title"))
-                # request → minutes of each outage step (first start to last finish)
-                outage = found["outage"] = defaultdict(list)
+                # request → the spans of its outage steps (first start to last finish), added up exactly
+                outage = found["outage"] = defaultdict(dt.timedelta)
                 for rid, span in outage_spans(ended_ids):
                     if span is not None and span > dt.timedelta(0):
-                        outage[rid].append(span.total_seconds() / 60)
+                        outage[rid] += span
                 windows = found["windows"] = defaultdict(list)
                 for w in Wave.objects.filter(plan__request__in=ended_ids, window_start__isnull=False,
                                              window_end__isnull=False).values("plan__request_id",
@@ -436,7 +440,7 @@ class Data:
                 "incidents": incidents, "hotfixes": fixes, "retried": was_retried, "category": category,
                 "severities": sorted({i["severity"] for i in incidents}) if incidents else [],
                 "failure": category == "unsuccessful" or bool(incidents) or bool(fixes),
-                "planned_minutes": round(sum(minutes)) if minutes else 0,
+                "planned_minutes": round(minutes.total_seconds() / 60) if minutes else 0,
                 "unplanned_minutes": sum(i["impact_minutes"] for i in incidents) if incidents else 0,
                 "on_time": on_time,
                 "lead_hours": (end - created).total_seconds() / 3600 if outcome == "completed" else None,
@@ -600,10 +604,12 @@ class AuditEventQuery:
     def refusals(period: Period, visible_ids) -> list[dict]:
         from apps.audit.models import AuditEvent
 
-        return list(
-            AuditEvent.objects.filter(_in(period, "created_at"), action="upgrade.transition_refused",
-                                      object_type="upgrades.upgraderequest", object_id__in=visible_ids)
-            .order_by("seq").values("seq", "created_at", "object_id", "object_repr", "data"))
+        """The refused transitions of the period on the requests `visible_ids` selects (None: any)."""
+        found = AuditEvent.objects.filter(_in(period, "created_at"), action="upgrade.transition_refused",
+                                          object_type="upgrades.upgraderequest")
+        if visible_ids is not None:
+            found = found.filter(object_id__in=visible_ids)
+        return list(found.order_by("seq").values("seq", "created_at", "object_id", "object_repr", "data"))
 
 
 # --- the catalogue: one entry per figure with a list ----------------------------------------------------

@@ -109,3 +109,50 @@ class EvidencePack(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reporting:evidence", args=[self.request.reference])
+
+
+class UpgradeFacts(models.Model):
+    """What the KPIs make of one upgrade, counted once and again only when a row it depends on changes
+    (see apps/reporting/facts.py: PostgreSQL triggers mark it stale, `facts.refresh()` counts it again). One
+    row per request; the counted columns are empty until it has ended. A request id without a foreign key: the
+    triggers may touch a request in the statement that deletes it."""
+
+    request_id = models.BigIntegerField(primary_key=True)
+    version = models.BigIntegerField(default=0, db_default=0,
+                                     help_text="Bumped by every write that changes a fact.")
+    stale = models.BooleanField(default=True, db_default=True)
+    window_days = models.IntegerField(null=True, help_text="The incident window it was counted with.")
+    # the request's own, as they were when counted (a change to them marks the facts stale)
+    finished_at = models.DateTimeField(null=True)
+    month = models.IntegerField(null=True, help_text="Year × 100 + month of the end, UTC.")
+    outcome = models.CharField(max_length=20, null=True)
+    risk_class = models.CharField(max_length=20, null=True)
+    lead_hours = models.FloatField(null=True, help_text="Creation to end, completed upgrades only.")
+    # what the KPIs make of it
+    category = models.CharField(max_length=20, null=True, help_text="Empty while the request has not ended.")
+    failure = models.BooleanField(null=True)
+    retried = models.BooleanField(null=True)
+    on_time = models.BooleanField(null=True)
+    planned_minutes = models.IntegerField(null=True)
+    unplanned_minutes = models.BigIntegerField(null=True)
+    score = models.IntegerField(null=True)
+    p1 = models.IntegerField(null=True)
+    p2 = models.IntegerField(null=True)
+    p3 = models.IntegerField(null=True)
+    p4 = models.IntegerField(null=True)
+    severities = models.TextField(null=True, help_text="Each linked incident's severity, \"; \" between.")
+    hotfixes = models.TextField(null=True, help_text="The hotfixes' references, \"; \" between.")
+    team_ids = models.JSONField(null=True)
+
+    class Meta:
+        verbose_name_plural = "upgrade facts"
+        indexes = [
+            models.Index(fields=["finished_at"], name="reporting_facts_ended_idx",
+                         condition=models.Q(category__isnull=False)),
+            models.Index(fields=["request_id"], name="reporting_facts_stale_idx",
+                         condition=models.Q(stale=True)),
+            models.Index(fields=["window_days"], name="reporting_facts_window_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Facts of request {self.request_id}"

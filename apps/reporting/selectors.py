@@ -65,7 +65,7 @@ def _trend(now, before, better: str) -> dict:
 def monthly(user, period: Period, data: Data) -> list[dict]:
     """The trend charts' rows: the period's months, or the six months up to its end for a short period."""
     trend = trend_period(period)
-    return (data if trend == period else Data(user, trend, csv=False)).monthly()
+    return (data if trend == period else data.of_period(trend)).monthly()
 
 
 def kpi_figures(user, period: Period) -> dict:
@@ -217,12 +217,24 @@ def previous_figures(user, period: Period) -> dict:
     return Data(user, period, csv=False, teams=False).figures
 
 
-def dashboard(user, period: Period, *, parallel: bool = False) -> dict:
-    """The dashboard's figures, cards, tables and charts. `parallel` (the report task): the previous period is
-    counted in a child process (`apps.core.forked`) and this period's row sets are read on three connections
-    (`Data(parallel=True)`)."""
+def dashboard(user, period: Period, *, parallel: bool = False, facts: bool = False, beside=None) -> dict:
+    """The dashboard's figures, cards, tables and charts. `facts` (the report task, on PostgreSQL): both
+    periods added up from the stored facts of each upgrade (`facts.FactData`; raises `FactsIncomplete` where
+    one is missing), the previous one on another connection in the same snapshot where `beside` is given
+    (`apps.core.snapshot.one_snapshot`). `parallel`: the previous period is counted in a child process
+    (`apps.core.forked`) and this period's row sets are read on three connections (`Data(parallel=True)`)."""
     before = period.previous()
-    if parallel:  # counted in a child process on the other core while this period is counted here
+    if facts:
+        from .facts import FactData
+
+        if beside is not None:
+            earlier = beside(lambda: FactData(user, before, teams=False).figures)
+            data = FactData(user, period, beside=beside)
+            p = earlier.result()
+        else:
+            p = FactData(user, before, teams=False).figures
+            data = FactData(user, period)
+    elif parallel:  # counted in a child process on the other core while this period is counted here
         with InChild(lambda: pickle.dumps(previous_figures(user, before)), database=True) as job:
             data = Data(user, period, csv=False, parallel=True)
             p = pickle.loads(job.result())

@@ -9,7 +9,7 @@ import logging
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -170,11 +170,12 @@ def _progress(report_id: int, progress: int, stage: str) -> None:
     Report.objects.filter(pk=report_id, status=ReportStatus.RUNNING).update(progress=progress, stage=stage)
 
 
-def report_html(*, user, period: Period) -> tuple[str, Data, dict]:
-    """The report's HTML, from the same selectors as the dashboard."""
+def report_html(*, user, period: Period, facts: bool = False, beside=None) -> tuple[str, Data, dict]:
+    """The report's HTML, from the same selectors as the dashboard (`facts`: from the stored facts, the
+    previous period on another connection where `beside` is given)."""
     from .selectors import dashboard, upcoming
 
-    context = dashboard(user, period, parallel=True)
+    context = dashboard(user, period, parallel=not facts, facts=facts, beside=beside)
     context.update(upcoming=upcoming(user), definitions=definitions(), notable=context["data"].notable(),
                    generated_at=clock.now(), reader=user)
     return render_to_string("reporting/report_pdf.html", context), context["data"], context["figures"]
@@ -195,15 +196,19 @@ def report_generate(report_id: int) -> Report | None:
     report = Report.objects.select_related("requested_by").get(pk=report_id)
     try:
         period = Period.from_params(report.params)
-        html, data, figures = report_html(user=report.requested_by, period=period)
-        _progress(report_id, 40, "Drawing the PDF and writing the CSV of every upgrade")
-        # the CSV is written in a child process on the other core while WeasyPrint draws here (it was a fifth
-        # of the task's time); the rows are frozen out of the garbage collector meanwhile, which would
-        # otherwise walk them again and again while WeasyPrint lays out the pages
-        with InChild(lambda rows=data: upgrades_csv(rows)) as csv_job:
-            pdf = render_pdf(html)
-            table = csv_job.result()
-        del data, csv_job
+        drawn = _from_facts(report_id, report.requested_by, period)
+        if drawn is None:
+            html, data, figures = report_html(user=report.requested_by, period=period)
+            _progress(report_id, 40, "Drawing the PDF and writing the CSV of every upgrade")
+            # the CSV is written in a child process on the other core while WeasyPrint draws here (it was a
+            # fifth of the task's time); the rows are frozen out of the garbage collector meanwhile, which
+            # would otherwise walk them again and again while WeasyPrint lays out the pages
+            with InChild(lambda rows=data: upgrades_csv(rows)) as csv_job:
+                pdf = render_pdf(html)
+                table = csv_job.result()
+            del data, csv_job
+        else:
+            pdf, table, figures = drawn
         stem = f"tollgate-kpi-{period.start}-{period.end}"
         with transaction.atomic():
             report = Report.objects.select_for_update().get(pk=report_id)
@@ -231,6 +236,38 @@ def report_generate(report_id: int) -> Report | None:
             audit_append(action="report.failed", actor=report.requested_by, obj=report,
                          data={"error": str(exc)[:500]})
         raise
+
+
+def _from_facts(report_id: int, user, period: Period) -> tuple[bytes, bytes, dict] | None:
+    """The PDF, the CSV and the figures from the stored facts of each upgrade (`apps.reporting.facts`): the
+    facts of upgrades that ended or changed since the last report are counted first, then everything is read
+    in one snapshot — the figures here, the CSV's rows in a child process on the other core while WeasyPrint
+    draws. None where there are no facts (not PostgreSQL, TOLLGATE_KPI_FACTS off) or one is missing (written
+    meanwhile): the report is then counted from the rows (`kpis.Data`)."""
+    from apps.core.pdf import render_pdf
+    from apps.core.snapshot import one_snapshot
+
+    from . import facts
+
+    if not facts.usable():
+        return None
+    try:
+        facts.refresh()
+    except DatabaseError as exc:  # e.g. chosen as a deadlock's victim by a write touching the same facts
+        log.warning("report %s counted from the rows: the facts could not be counted: %s", report_id, exc)
+        return None
+    _progress(report_id, 40, "Drawing the PDF and writing the CSV of every upgrade")
+    with one_snapshot() as beside:
+        try:
+            html, _, figures = report_html(user=user, period=period, facts=True, beside=beside)
+        except facts.FactsIncomplete as exc:
+            log.warning("report %s counted from the rows: %s", report_id, exc)
+            return None
+        snapshot = getattr(beside, "snapshot", None)
+        with InChild(lambda: facts.upgrades_csv(user, period), database=True, snapshot=snapshot) as csv_job:
+            pdf = render_pdf(html)
+            table = csv_job.result()
+    return pdf, table, figures
 
 
 def report_download(*, report: Report, by, kind: str):

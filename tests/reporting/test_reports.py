@@ -137,6 +137,7 @@ def test_the_csv_is_written_in_a_child_process_while_the_pdf_is_drawn(october, e
     from apps.reporting import services
     from apps.reporting.kpis import Data
 
+    monkeypatch.setattr(settings, "TOLLGATE_KPI_FACTS", False)  # counted from the rows (test_facts.py: facts)
     writers = tmp_path / "writers"
     real = services.upgrades_csv
 
