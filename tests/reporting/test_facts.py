@@ -282,6 +282,19 @@ def test_refusals_of_a_deleted_request_are_not_counted_either_way(october_facts,
     assert facts.FactData(executive, OCT).figures["freeze_violations_prevented"] == 1
 
 
+def test_beat_counts_stale_facts_every_five_minutes(october_facts, implementer, executive):
+    from apps.reporting.tasks import facts_refresh_task
+    from config.celery import app
+
+    entry = app.conf.beat_schedule["reporting-facts-refresh"]
+    assert entry["task"] == "reporting.facts_refresh" and entry["schedule"] == 300.0
+    incident(october_facts["R1"], "P2", at(6), implementer, impact=33)
+    assert _fact(october_facts["R1"]).stale
+    assert facts_refresh_task.apply().get() == 1
+    assert not _fact(october_facts["R1"]).stale
+    same_figures(executive, OCT)
+
+
 def test_a_report_whose_facts_went_stale_meanwhile_is_counted_from_the_rows(october_facts, executive,
                                                                           implementer, monkeypatch, caplog):
     monkeypatch.setattr(facts, "refresh", lambda: 0)  # a write lands after the refresh, before the reading
